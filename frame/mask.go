@@ -1,0 +1,46 @@
+package frame
+
+import "encoding/binary"
+
+// Mask XORs p in place with the masking key (RFC 6455 §5.3), starting at
+// byte pos of the key (0-3), and returns the key position for the byte that
+// follows p. Masking and unmasking are the same operation, so a payload can
+// be processed in chunks as it streams:
+//
+//	pos := 0
+//	for chunk := range chunks {
+//		pos = frame.Mask(key, pos, chunk)
+//	}
+//
+// Mask works a machine word at a time and does not allocate.
+func Mask(key [4]byte, pos int, p []byte) int {
+	pos &= 3
+	// Byte-wise until the key is aligned to position 0 or p runs out, so
+	// the word loop can use the key in its natural order.
+	for pos != 0 && len(p) > 0 {
+		p[0] ^= key[pos]
+		p = p[1:]
+		pos = (pos + 1) & 3
+	}
+	if len(p) >= 8 {
+		k32 := uint64(binary.LittleEndian.Uint32(key[:]))
+		k := k32 | k32<<32
+		for len(p) >= 32 {
+			v := p[:32:32]
+			binary.LittleEndian.PutUint64(v[0:], binary.LittleEndian.Uint64(v[0:])^k)
+			binary.LittleEndian.PutUint64(v[8:], binary.LittleEndian.Uint64(v[8:])^k)
+			binary.LittleEndian.PutUint64(v[16:], binary.LittleEndian.Uint64(v[16:])^k)
+			binary.LittleEndian.PutUint64(v[24:], binary.LittleEndian.Uint64(v[24:])^k)
+			p = p[32:]
+		}
+		for len(p) >= 8 {
+			binary.LittleEndian.PutUint64(p, binary.LittleEndian.Uint64(p)^k)
+			p = p[8:]
+		}
+	}
+	for i := range p {
+		p[i] ^= key[pos]
+		pos = (pos + 1) & 3
+	}
+	return pos
+}

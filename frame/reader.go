@@ -1,0 +1,184 @@
+package frame
+
+import (
+	"errors"
+	"io"
+)
+
+// ErrBufferTooSmall is returned by NewReader and NewWriter for a buffer that
+// cannot hold a maximal header.
+var ErrBufferTooSmall = errors.New("ws: frame buffer smaller than MaxHeaderSize")
+
+// Reader reads frames from an io.Reader through a fixed buffer. It reads a
+// header with NextHeader and then the payload with Read, which unmasks masked
+// payloads. Payload reads larger than the buffer go straight from the source
+// into the caller's slice, so large messages are not copied twice.
+//
+// Reader checks only the rules ParseHeader checks; the caller applies
+// Header.Check and the rules of message sequencing.
+type Reader struct {
+	src       io.Reader
+	buf       []byte
+	r, w      int   // buf[r:w] holds bytes read from src but not yet consumed
+	remaining int64 // payload bytes of the current frame not yet read
+	masked    bool
+	key       [4]byte
+	pos       int // key position of the next payload byte
+}
+
+// NewReader returns a Reader that reads from src through buf, which must be
+// at least MaxHeaderSize bytes long.
+func NewReader(src io.Reader, buf []byte) (*Reader, error) {
+	r := &Reader{}
+	if err := r.Reset(src, buf, nil); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Reset discards all state and makes r read from src through buf. The bytes
+// of pending are consumed before src; pass the bytes a handshake parser
+// buffered past the end of the HTTP headers. pending is copied when it fits
+// in buf; otherwise it is kept and read first.
+func (r *Reader) Reset(src io.Reader, buf, pending []byte) error {
+	if len(buf) < MaxHeaderSize {
+		return ErrBufferTooSmall
+	}
+	*r = Reader{src: src, buf: buf}
+	if len(pending) > 0 {
+		if len(pending) <= len(buf) {
+			r.w = copy(buf, pending)
+		} else {
+			r.src = io.MultiReader(&sliceReader{pending}, src)
+		}
+	}
+	return nil
+}
+
+// sliceReader reads from a byte slice without taking it over.
+type sliceReader struct{ b []byte }
+
+func (s *sliceReader) Read(p []byte) (int, error) {
+	if len(s.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, s.b)
+	s.b = s.b[n:]
+	return n, nil
+}
+
+// Buffered returns the number of bytes read from the source and not yet
+// consumed.
+func (r *Reader) Buffered() int { return r.w - r.r }
+
+// Remaining returns the number of payload bytes of the current frame not yet
+// read.
+func (r *Reader) Remaining() int64 { return r.remaining }
+
+// NextHeader discards what is left of the current frame's payload and reads
+// the next header. It returns io.EOF when the source ends cleanly at a frame
+// boundary and io.ErrUnexpectedEOF when it ends inside a frame.
+func (r *Reader) NextHeader() (Header, error) {
+	if r.remaining > 0 {
+		if err := r.discard(); err != nil {
+			return Header{}, err
+		}
+	}
+	for {
+		h, n, err := ParseHeader(r.buf[r.r:r.w])
+		if err != nil {
+			return Header{}, err
+		}
+		if n > 0 {
+			r.r += n
+			r.remaining = h.Length
+			r.masked = h.Masked
+			r.key = h.Key
+			r.pos = 0
+			return h, nil
+		}
+		if err := r.fill(); err != nil {
+			if err == io.EOF && r.Buffered() > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return Header{}, err
+		}
+	}
+}
+
+// fill reads more bytes from the source, moving unconsumed bytes to the
+// front of the buffer first.
+func (r *Reader) fill() error {
+	if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	for range 100 {
+		n, err := r.src.Read(r.buf[r.w:])
+		r.w += n
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// Read reads payload of the current frame into p, unmasking it. It returns
+// io.EOF at the end of the frame's payload.
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.remaining == 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.remaining {
+		p = p[:r.remaining]
+	}
+	var n int
+	if r.r < r.w {
+		n = copy(p, r.buf[r.r:r.w])
+		r.r += n
+	} else if len(p) >= len(r.buf) {
+		// Large read with an empty buffer: read directly into p.
+		var err error
+		n, err = r.src.Read(p)
+		if n == 0 {
+			return 0, unexpected(err)
+		}
+	} else {
+		if err := r.fill(); err != nil {
+			return 0, unexpected(err)
+		}
+		n = copy(p, r.buf[r.r:r.w])
+		r.r += n
+	}
+	if r.masked {
+		r.pos = Mask(r.key, r.pos, p[:n])
+	}
+	r.remaining -= int64(n)
+	return n, nil
+}
+
+// discard skips the rest of the current payload.
+func (r *Reader) discard() error {
+	for r.remaining > 0 {
+		if r.r == r.w {
+			if err := r.fill(); err != nil {
+				return unexpected(err)
+			}
+		}
+		n := min(int64(r.w-r.r), r.remaining)
+		r.r += int(n)
+		r.remaining -= n
+	}
+	return nil
+}
+
+// unexpected turns an end of input inside a frame into io.ErrUnexpectedEOF.
+func unexpected(err error) error {
+	if err == nil || err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}

@@ -1,0 +1,217 @@
+package frame
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+	"testing/iotest"
+)
+
+type testFrame struct {
+	h       Header
+	payload []byte
+}
+
+func encodeFrames(frames []testFrame) []byte {
+	var b []byte
+	for _, f := range frames {
+		h := f.h
+		h.Length = int64(len(f.payload))
+		b = AppendHeader(b, h)
+		p := bytes.Clone(f.payload)
+		if h.Masked {
+			Mask(h.Key, 0, p)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+var streamFrames = []testFrame{
+	{Header{Opcode: OpText, Masked: true, Key: [4]byte{1, 2, 3, 4}}, []byte("Hel")},
+	{Header{Fin: true, Opcode: OpPing}, []byte("ping")},
+	{Header{Fin: true, Opcode: OpContinuation, Masked: true, Key: [4]byte{9, 8, 7, 6}}, []byte("lo")},
+	{Header{Fin: true, Opcode: OpBinary, Masked: true, Key: [4]byte{0xde, 0xad, 0xbe, 0xef}}, bytes.Repeat([]byte{0x5a}, 70000)},
+	{Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte("x"), 300)},
+	{Header{Fin: true, Opcode: OpClose}, nil},
+}
+
+func TestReaderShortReads(t *testing.T) {
+	wire := encodeFrames(streamFrames)
+	wrappers := map[string]func(io.Reader) io.Reader{
+		"plain":    func(r io.Reader) io.Reader { return r },
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+		"data+err": iotest.DataErrReader,
+	}
+	for name, wrap := range wrappers {
+		for _, bufSize := range []int{MaxHeaderSize, 64, 4096} {
+			r, err := NewReader(wrap(bytes.NewReader(wire)), make([]byte, bufSize))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, f := range streamFrames {
+				h, err := r.NextHeader()
+				if err != nil {
+					t.Fatalf("%s/%d: frame %d: %v", name, bufSize, i, err)
+				}
+				got, err := io.ReadAll(r)
+				if err != nil || !bytes.Equal(got, f.payload) {
+					t.Fatalf("%s/%d: frame %d payload (%d bytes) %v", name, bufSize, i, len(got), err)
+				}
+				if h.Opcode != f.h.Opcode || h.Fin != f.h.Fin {
+					t.Fatalf("%s/%d: frame %d header %+v", name, bufSize, i, h)
+				}
+			}
+			if _, err := r.NextHeader(); err != io.EOF {
+				t.Fatalf("%s/%d: after last frame: %v, want io.EOF", name, bufSize, err)
+			}
+		}
+	}
+}
+
+// NextHeader skips unread payload.
+func TestReaderSkipsPayload(t *testing.T) {
+	wire := encodeFrames(streamFrames)
+	r, _ := NewReader(iotest.HalfReader(bytes.NewReader(wire)), make([]byte, 32))
+	for i, f := range streamFrames {
+		h, err := r.NextHeader()
+		if err != nil || h.Opcode != f.h.Opcode {
+			t.Fatalf("frame %d: %+v %v", i, h, err)
+		}
+	}
+}
+
+func TestReaderTruncated(t *testing.T) {
+	wire := encodeFrames(streamFrames[:1])
+	for cut := 1; cut < len(wire); cut++ {
+		r, _ := NewReader(bytes.NewReader(wire[:cut]), make([]byte, 64))
+		_, err := r.NextHeader()
+		if err == nil {
+			_, err = io.ReadAll(r)
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("cut at %d: %v, want io.ErrUnexpectedEOF", cut, err)
+		}
+	}
+}
+
+func TestReaderPending(t *testing.T) {
+	wire := encodeFrames(streamFrames)
+	for _, split := range []int{3, 100, len(wire) - 1} {
+		var r Reader
+		if err := r.Reset(bytes.NewReader(wire[split:]), make([]byte, 64), wire[:split]); err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range streamFrames {
+			if _, err := r.NextHeader(); err != nil {
+				t.Fatalf("split %d frame %d: %v", split, i, err)
+			}
+			if got, _ := io.ReadAll(&r); !bytes.Equal(got, f.payload) {
+				t.Fatalf("split %d frame %d: wrong payload", split, i)
+			}
+		}
+	}
+}
+
+func TestReaderBadHeader(t *testing.T) {
+	r, _ := NewReader(bytes.NewReader([]byte{0x83, 0x00}), make([]byte, 64))
+	if _, err := r.NextHeader(); !errors.Is(err, ErrReservedOpcode) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestWriterRoundTrip(t *testing.T) {
+	for _, bufSize := range []int{MaxHeaderSize, 64, 4096} {
+		var out bytes.Buffer
+		w, err := NewWriter(&out, make([]byte, bufSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range streamFrames {
+			orig := bytes.Clone(f.payload)
+			if err := w.WriteFrame(f.h, f.payload); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(orig, f.payload) {
+				t.Fatal("WriteFrame modified the caller's payload")
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if want := encodeFrames(streamFrames); !bytes.Equal(out.Bytes(), want) {
+			t.Fatalf("buf %d: output differs from reference encoding", bufSize)
+		}
+	}
+}
+
+type failingWriter struct{ n int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		return f.n, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+func TestWriterError(t *testing.T) {
+	w, _ := NewWriter(&failingWriter{n: 3}, make([]byte, 64))
+	if err := w.WriteFrame(Header{Fin: true, Opcode: OpText}, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err == nil {
+		t.Fatal("Flush succeeded on a failing writer")
+	}
+	if w.Buffered() != 4 {
+		t.Fatalf("Buffered = %d after short write, want 4", w.Buffered())
+	}
+}
+
+func TestBufferTooSmall(t *testing.T) {
+	if _, err := NewReader(bytes.NewReader(nil), make([]byte, 13)); err != ErrBufferTooSmall {
+		t.Errorf("NewReader: %v", err)
+	}
+	if _, err := NewWriter(io.Discard, make([]byte, 13)); err != ErrBufferTooSmall {
+		t.Errorf("NewWriter: %v", err)
+	}
+}
+
+// repeatReader serves the same bytes forever.
+type repeatReader struct {
+	b   []byte
+	off int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], r.b[r.off:])
+		n += c
+		r.off = (r.off + c) % len(r.b)
+	}
+	return n, nil
+}
+
+func TestReaderWriterAllocs(t *testing.T) {
+	payload := make([]byte, 1024)
+	h := Header{Fin: true, Opcode: OpBinary, Masked: true, Key: [4]byte{1, 2, 3, 4}}
+	w, _ := NewWriter(io.Discard, make([]byte, 4096))
+	if n := testing.AllocsPerRun(100, func() { _ = w.WriteFrame(h, payload); _ = w.Flush() }); n != 0 {
+		t.Errorf("Writer allocs = %v, want 0", n)
+	}
+	wire := encodeFrames([]testFrame{{h, payload}})
+	r, _ := NewReader(&repeatReader{b: wire}, make([]byte, 4096))
+	dst := make([]byte, 2048)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := r.NextHeader(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(r, dst[:1024]); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Reader allocs = %v, want 0", n)
+	}
+}

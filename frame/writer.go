@@ -1,0 +1,88 @@
+package frame
+
+import "io"
+
+// Writer writes frames to an io.Writer through a fixed buffer. Masked
+// payloads are copied into the buffer and masked there, so the caller's slice
+// is never modified; large unmasked payloads bypass the buffer. Nothing
+// reaches the destination until the buffer fills or Flush is called.
+type Writer struct {
+	dst io.Writer
+	buf []byte // len(buf) is the capacity; buf[:n] is pending
+	n   int
+}
+
+// NewWriter returns a Writer that writes to dst through buf, which must be
+// at least MaxHeaderSize bytes long.
+func NewWriter(dst io.Writer, buf []byte) (*Writer, error) {
+	w := &Writer{}
+	if err := w.Reset(dst, buf); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Reset discards pending bytes and makes w write to dst through buf.
+func (w *Writer) Reset(dst io.Writer, buf []byte) error {
+	if len(buf) < MaxHeaderSize {
+		return ErrBufferTooSmall
+	}
+	*w = Writer{dst: dst, buf: buf}
+	return nil
+}
+
+// Buffered returns the number of bytes waiting to be flushed.
+func (w *Writer) Buffered() int { return w.n }
+
+// WriteFrame writes one frame: h with its Length set to len(payload), then
+// the payload, masked with h.Key when h.Masked.
+func (w *Writer) WriteFrame(h Header, payload []byte) error {
+	h.Length = int64(len(payload))
+	if len(w.buf)-w.n < MaxHeaderSize {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+	}
+	w.n = len(AppendHeader(w.buf[:w.n], h))
+	if !h.Masked && len(payload) >= len(w.buf)-w.n {
+		// Too big to buffer: send what is pending, then the payload as is.
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		_, err := w.dst.Write(payload)
+		return err
+	}
+	pos := 0
+	for len(payload) > 0 {
+		if w.n == len(w.buf) {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+		c := copy(w.buf[w.n:], payload)
+		if h.Masked {
+			pos = Mask(h.Key, pos, w.buf[w.n:w.n+c])
+		}
+		w.n += c
+		payload = payload[c:]
+	}
+	return nil
+}
+
+// Flush writes pending bytes to the destination.
+func (w *Writer) Flush() error {
+	if w.n == 0 {
+		return nil
+	}
+	n, err := w.dst.Write(w.buf[:w.n])
+	if n < w.n && err == nil {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		// Keep what was not written so a caller that retries loses nothing.
+		w.n = copy(w.buf, w.buf[n:w.n])
+		return err
+	}
+	w.n = 0
+	return nil
+}
