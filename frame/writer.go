@@ -86,3 +86,18 @@ func (w *Writer) Flush() error {
 	w.n = 0
 	return nil
 }
+
+// Write writes p, which must hold whole encoded frames (for example a
+// prepared message), through the buffer. It implements io.Writer.
+func (w *Writer) Write(p []byte) (int, error) {
+	if len(p) >= len(w.buf)-w.n {
+		if err := w.Flush(); err != nil {
+			return 0, err
+		}
+		if len(p) >= len(w.buf) {
+			return w.dst.Write(p)
+		}
+	}
+	w.n += copy(w.buf[w.n:], p)
+	return len(p), nil
+}

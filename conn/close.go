@@ -1,0 +1,146 @@
+package conn
+
+import (
+	"errors"
+	"time"
+
+	"github.com/rfc6455/ws/frame"
+)
+
+// ErrCloseTimeout is returned by Close when the peer did not answer the
+// close frame within CloseTimeout.
+var ErrCloseTimeout = errors.New("ws: close handshake timed out")
+
+// Close performs the closing handshake (RFC 6455 §7): it sends a close
+// frame with code and reason (reason is cut to 123 bytes), waits at most
+// CloseTimeout for the peer's close frame, and closes the TCP connection (a
+// client first gives the server CloseTimeout to close it, §7.1.1). If
+// another goroutine is reading, that goroutine receives the peer's close and
+// returns a *CloseError; otherwise Close reads and discards messages itself
+// until the close arrives. Close returns nil once the handshake completed,
+// ErrCloseTimeout if the peer did not answer, and ErrClosed if a close frame
+// was already sent. StatusNoStatusReceived sends a close frame without a
+// status code.
+func (c *Conn) Close(code StatusCode, reason string) error {
+	if code != frame.StatusNoStatusReceived && !frame.ValidCloseCode(code) {
+		return &frame.ProtocolError{Code: code, Reason: "close code " + code.String() + " may not be sent"}
+	}
+	if err := c.writeClose(code, reason); err != nil {
+		return err
+	}
+	completed := false
+	if c.readMu.TryLock() {
+		if c.readErr == nil {
+			c.drainUntilClose()
+			c.readErr = ErrClosed
+		}
+		completed = c.hasPeerClose()
+		if completed && c.role == Client {
+			c.awaitServerClose()
+		}
+		c.readMu.Unlock()
+	} else {
+		t := time.NewTimer(c.opts.CloseTimeout)
+		select {
+		case <-c.gotClose:
+			completed = true
+			// The reader closes TCP when it has seen the close; give it the
+			// time a client waits for the server.
+			select {
+			case <-c.closed:
+			case <-t.C:
+			}
+		case <-c.closed:
+			completed = c.hasPeerClose()
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	c.closeTCP(ErrClosed)
+	if !completed {
+		return ErrCloseTimeout
+	}
+	return nil
+}
+
+// CloseNow closes the TCP connection at once, without a close handshake.
+// Blocked reads and writes return.
+func (c *Conn) CloseNow() error {
+	c.closeTCP(ErrClosed)
+	return nil
+}
+
+// writeClose sends our close frame once; later frames are refused. It waits
+// at most CloseTimeout for the wire and for the frame to be written.
+func (c *Conn) writeClose(code StatusCode, reason string) error {
+	if !c.lockWire(c.opts.CloseTimeout) {
+		c.markCloseSent()
+		return c.endErrOr(ErrClosed)
+	}
+	defer c.unlockWire()
+	if c.markCloseSent() {
+		return ErrClosed
+	}
+	var buf [frame.MaxControlPayload]byte
+	p := frame.AppendClosePayload(buf[:0], code, reason)
+	c.nc.SetWriteDeadline(deadlineIn(c.opts.CloseTimeout))
+	return c.writeControlLocked(frame.OpClose, p)
+}
+
+// markCloseSent records that our close frame is going out and reports
+// whether it already had.
+func (c *Conn) markCloseSent() bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	was := c.closeSent
+	c.closeSent = true
+	return was
+}
+
+func (c *Conn) hasPeerClose() bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.peerClose != nil
+}
+
+// closeTCP closes the network connection once, recording why.
+func (c *Conn) closeTCP(why error) {
+	c.closeOnce.Do(func() {
+		c.closeMu.Lock()
+		c.closeErr = why
+		c.closeMu.Unlock()
+		close(c.closed)
+		c.nc.Close()
+		if c.keepAlive != nil {
+			c.keepAlive.stop()
+		}
+		if c.ext != nil {
+			// The extension is used under readMu and the write lock; it
+			// releases pooled state itself when closed mid-use.
+			c.ext.Close()
+		}
+	})
+}
+
+// endErr returns why the connection ended, or nil while it is open. After a
+// close handshake it is the peer's *CloseError.
+func (c *Conn) endErr() error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.closeErr == nil {
+		return nil
+	}
+	if c.peerClose != nil {
+		return c.peerClose
+	}
+	return c.closeErr
+}
+
+func (c *Conn) endErrOr(def error) error {
+	if err := c.endErr(); err != nil {
+		return err
+	}
+	return def
+}
+
+func deadlineIn(d time.Duration) time.Time { return time.Now().Add(d) }

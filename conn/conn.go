@@ -1,0 +1,365 @@
+package conn
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rfc6455/ws/frame"
+)
+
+// Role is the side of the connection an endpoint plays. It decides the
+// direction of masking (RFC 6455 §5.1) and who closes TCP first (§7.1.1).
+type Role uint8
+
+const (
+	Server Role = iota + 1
+	Client
+)
+
+func (r Role) String() string {
+	switch r {
+	case Server:
+		return "server"
+	case Client:
+		return "client"
+	}
+	return "invalid role"
+}
+
+// MessageType is the type of a data message (RFC 6455 §5.6).
+type MessageType uint8
+
+const (
+	Text   = MessageType(frame.OpText)
+	Binary = MessageType(frame.OpBinary)
+)
+
+func (t MessageType) String() string { return frame.Opcode(t).String() }
+
+// StatusCode is a close status code (RFC 6455 §7.4).
+type StatusCode = frame.StatusCode
+
+// Close status codes most applications send or check (RFC 6455 §7.4.1).
+// The full list is in package frame.
+const (
+	StatusNormalClosure      = frame.StatusNormalClosure
+	StatusGoingAway          = frame.StatusGoingAway
+	StatusProtocolError      = frame.StatusProtocolError
+	StatusUnsupportedData    = frame.StatusUnsupportedData
+	StatusNoStatusReceived   = frame.StatusNoStatusReceived
+	StatusAbnormalClosure    = frame.StatusAbnormalClosure
+	StatusInvalidPayloadData = frame.StatusInvalidPayloadData
+	StatusPolicyViolation    = frame.StatusPolicyViolation
+	StatusMessageTooBig      = frame.StatusMessageTooBig
+	StatusInternalError      = frame.StatusInternalError
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultReadLimit    = 32 << 20
+	DefaultBufferSize   = 4096
+	DefaultCloseTimeout = 5 * time.Second
+)
+
+// Options configures a Conn. The zero value and nil mean the defaults.
+// New copies the options, so one value can serve many connections.
+type Options struct {
+	// ReadLimit is the largest message the Conn accepts, in bytes after any
+	// extension has decoded it (default 32 MiB, negative: no limit). A
+	// larger message fails the connection with 1009 (RFC 6455 §7.4.1); the
+	// check is made on each frame's declared length before its payload is
+	// read, so a peer cannot make the Conn allocate more than the limit.
+	ReadLimit int64
+
+	// ReadBufferSize and WriteBufferSize size the fixed buffers between the
+	// Conn and the network (default 4 KiB each). Larger buffers mean fewer
+	// system calls for large messages and more memory per connection.
+	ReadBufferSize  int
+	WriteBufferSize int
+
+	// MaxFrameSize is the largest frame payload the Conn sends. Messages
+	// longer than this are fragmented (RFC 6455 §5.4). Zero means messages
+	// written whole go out as one frame and streamed messages as one frame
+	// per WriteBufferSize bytes.
+	MaxFrameSize int
+
+	// CloseTimeout bounds each wait of the close handshake: for the peer's
+	// close frame after ours and, on a client, for the server to close TCP
+	// (default 5 s).
+	CloseTimeout time.Duration
+
+	// KeepAliveInterval, when positive, makes the Conn send a ping after
+	// each interval. If no pong arrives within KeepAliveTimeout (default:
+	// the interval), the Conn sends a best-effort close frame with 1011,
+	// closes the TCP connection and reads and writes fail with
+	// ErrKeepAliveTimeout. Pongs are processed by the reading goroutine, so
+	// keepalive needs the application to be reading.
+	KeepAliveInterval time.Duration
+	KeepAliveTimeout  time.Duration
+
+	// OnPing and OnPong, when set, observe the payload of each ping and pong
+	// received, on the reading goroutine; the slice is valid only during the
+	// call. Pings are answered automatically either way (RFC 6455 §5.5.2).
+	OnPing func(payload []byte)
+	OnPong func(payload []byte)
+}
+
+// Setup describes one connection after its opening handshake.
+type Setup struct {
+	Role        Role
+	Subprotocol string    // negotiated subprotocol, or ""
+	Extension   Extension // negotiated extension, or nil
+	Buffered    []byte    // bytes read from the connection past the handshake
+	Options     *Options  // nil means defaults
+}
+
+// Errors returned by Conn methods.
+var (
+	ErrClosed           = errors.New("ws: connection closed")
+	ErrConcurrentRead   = errors.New("ws: concurrent read")
+	ErrReaderOpen       = errors.New("ws: previous message not fully read")
+	ErrWriterClosed     = errors.New("ws: write to a closed message writer")
+	ErrKeepAliveTimeout = errors.New("ws: keepalive timeout: no pong received")
+	ErrInvalidType      = errors.New("ws: invalid message type")
+	ErrControlTooLong   = errors.New("ws: control payload longer than 125 bytes")
+)
+
+// CloseError reports that the connection was closed. Code and Reason come
+// from the peer's close frame; a connection that ended without one reports
+// StatusAbnormalClosure (1006) with the cause wrapped.
+type CloseError struct {
+	Code   StatusCode
+	Reason string
+	err    error
+}
+
+func (e *CloseError) Error() string {
+	s := "ws: closed: " + e.Code.String()
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	if e.err != nil {
+		s += ": " + e.err.Error()
+	}
+	return s
+}
+
+func (e *CloseError) Unwrap() error { return e.err }
+
+// Conn is a WebSocket connection, for either role, over a net.Conn.
+//
+// # Concurrency
+//
+// One goroutine may read (NextReader, ReadMessage) while others write. A
+// second concurrent reader gets ErrConcurrentRead. Writers (WriteMessage,
+// NextWriter, WritePrepared) are serialised by a lock that honours their
+// context: a message is always sent whole, never interleaved with another.
+// Ping, Close and CloseNow may be called from any goroutine at any time;
+// their frames go out between the frames of a message being written, never
+// inside one. Pings from the peer are answered by the reading goroutine
+// without waiting for a writer.
+//
+// # Cancellation and deadlines
+//
+// A context that is done, or a deadline that passes, while a read waits for
+// the first frame of a message fails that call only: the Conn stays usable.
+// If it happens in the middle of a message read by ReadMessage, the partial
+// message cannot be handed back, so the Conn fails with 1008. A write whose
+// context is done while it waits for the write lock fails without effect;
+// once bytes of a frame may have reached the network, a done context or a
+// write timeout leaves the stream unrecoverable and the Conn is closed.
+type Conn struct {
+	nc      net.Conn
+	role    Role
+	opts    Options
+	subprot string
+	ext     Extension
+
+	// Read side, owned by whoever holds readMu.
+	readMu  sync.Mutex
+	fr      frame.Reader
+	rules   receiveRules
+	msg     messageReader
+	ctrlBuf [frame.MaxControlPayload]byte
+	ctrl    struct {
+		active bool // a control frame's payload is being read
+		h      frame.Header
+		n      int // payload bytes read so far
+	}
+	readErr error // sticky failure of the read side
+
+	// Write side.
+	writeSem chan struct{} // held by the writer of a message
+	wireSem  chan struct{} // held while frames go onto the wire
+	fw       frame.Writer
+	mw       messageWriter
+	keys     maskKeys
+	writeErr error // sticky failure of the write side, under wireSem
+
+	pong struct {
+		pending atomic.Bool
+		mu      sync.Mutex
+		n       int
+		buf     [frame.MaxControlPayload]byte
+	}
+
+	// Close handshake.
+	closeMu   sync.Mutex
+	closeSent bool          // our close frame is on the wire (or failed)
+	peerClose *CloseError   // the peer's close frame, once received
+	gotClose  chan struct{} // closed when the peer's close frame arrives
+	closed    chan struct{} // closed when the TCP connection is closed
+	closeOnce sync.Once
+	closeErr  error // why the connection ended, for later calls
+
+	// Deadlines set by the application, restored after context cancellation.
+	readDeadline  atomic.Int64
+	writeDeadline atomic.Int64
+
+	pings     pingWaiters
+	keepAlive *keepAlive
+}
+
+// New returns a Conn that speaks WebSocket over nc after the opening
+// handshake described by s. The Conn owns nc from then on.
+func New(nc net.Conn, s Setup) *Conn {
+	c := &Conn{
+		nc:       nc,
+		role:     s.Role,
+		subprot:  s.Subprotocol,
+		ext:      s.Extension,
+		writeSem: make(chan struct{}, 1),
+		wireSem:  make(chan struct{}, 1),
+		gotClose: make(chan struct{}),
+		closed:   make(chan struct{}),
+	}
+	if s.Options != nil {
+		c.opts = *s.Options
+	}
+	o := &c.opts
+	if o.ReadLimit == 0 {
+		o.ReadLimit = DefaultReadLimit
+	}
+	if o.ReadBufferSize < frame.MaxHeaderSize {
+		o.ReadBufferSize = DefaultBufferSize
+	}
+	if o.WriteBufferSize < frame.MaxHeaderSize {
+		o.WriteBufferSize = DefaultBufferSize
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = DefaultCloseTimeout
+	}
+	if o.KeepAliveInterval > 0 && o.KeepAliveTimeout <= 0 {
+		o.KeepAliveTimeout = o.KeepAliveInterval
+	}
+	c.rules = receiveRules{server: c.role == Server, limit: o.ReadLimit}
+	if c.ext != nil {
+		c.rules.rsv = c.ext.RSV()
+	}
+	// Buffer sizes were checked above, so Reset cannot fail.
+	_ = c.fr.Reset(nc, make([]byte, o.ReadBufferSize), s.Buffered)
+	_ = c.fw.Reset(nc, make([]byte, o.WriteBufferSize))
+	c.msg.c = c
+	c.mw.c = c
+	if o.KeepAliveInterval > 0 {
+		c.startKeepAlive()
+	}
+	return c
+}
+
+// Subprotocol returns the subprotocol negotiated in the handshake, or "".
+func (c *Conn) Subprotocol() string { return c.subprot }
+
+// Role returns the side of the connection this endpoint plays.
+func (c *Conn) Role() Role { return c.role }
+
+// LocalAddr returns the local network address.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// RemoteAddr returns the remote network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// SetReadDeadline sets the deadline for reads, as net.Conn does. A read
+// that times out while waiting for a new message leaves the Conn usable.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.readDeadline.Store(unixNano(t))
+	return c.nc.SetReadDeadline(t)
+}
+
+// SetWriteDeadline sets the deadline for writes, as net.Conn does. A write
+// that times out inside a frame closes the Conn.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.writeDeadline.Store(unixNano(t))
+	return c.nc.SetWriteDeadline(t)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// aLongTimeAgo is a deadline in the past that makes blocked I/O return.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// watch arranges for I/O on nc to be interrupted when ctx is done, by
+// moving a deadline into the past. The returned function undoes it and
+// reports whether ctx interrupted the I/O. A context that can never be done
+// costs nothing.
+func (c *Conn) watch(ctx context.Context, read bool) func() bool {
+	if ctx.Done() == nil {
+		return notInterrupted
+	}
+	stop := context.AfterFunc(ctx, func() {
+		if read {
+			c.nc.SetReadDeadline(aLongTimeAgo)
+		} else {
+			c.nc.SetWriteDeadline(aLongTimeAgo)
+		}
+	})
+	return func() bool {
+		if stop() {
+			return false
+		}
+		if read {
+			c.nc.SetReadDeadline(fromUnixNano(c.readDeadline.Load()))
+		} else {
+			c.nc.SetWriteDeadline(fromUnixNano(c.writeDeadline.Load()))
+		}
+		return true
+	}
+}
+
+func notInterrupted() bool { return false }
+
+// maskKeys hands out masking keys for a client's frames, drawn from
+// crypto/rand in batches (RFC 6455 §5.3 requires unpredictable keys; one
+// system call per frame would cost more than masking a small frame).
+type maskKeys struct {
+	buf [64]byte
+	off int
+}
+
+func (k *maskKeys) next() [4]byte {
+	if k.off == 0 || k.off >= len(k.buf) {
+		rand.Read(k.buf[:]) // never fails (crypto/rand documents it)
+		k.off = 0
+	}
+	var key [4]byte
+	copy(key[:], k.buf[k.off:])
+	k.off += 4
+	return key
+}

@@ -1,0 +1,622 @@
+package conn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rfc6455/ws/frame"
+)
+
+// pipe returns the two ends of an in-memory connection.
+func pipe(t testing.TB, srvOpts, cliOpts *Options) (srv, cli *Conn) {
+	a, b := net.Pipe()
+	srv = New(a, Setup{Role: Server, Options: srvOpts})
+	cli = New(b, Setup{Role: Client, Options: cliOpts})
+	t.Cleanup(func() { srv.CloseNow(); cli.CloseNow() })
+	return srv, cli
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t testing.TB) (a, b net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		ch <- c
+	}()
+	b, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = <-ch
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
+func payload(n int, text bool) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		if text {
+			p[i] = 'a' + byte(i%26)
+		} else {
+			p[i] = byte(i * 31)
+		}
+	}
+	return p
+}
+
+// echo serves c, echoing every message until the connection ends.
+func echo(c *Conn) error {
+	var buf []byte
+	for {
+		typ, msg, err := c.ReadMessage(context.Background(), buf[:0])
+		if err != nil {
+			return err
+		}
+		buf = msg
+		if err := c.WriteMessage(context.Background(), typ, msg); err != nil {
+			return err
+		}
+	}
+}
+
+func TestEchoSizes(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 4095, 4096, 4097, 65535, 65536, 1 << 20}
+	for _, role := range []Role{Server, Client} {
+		t.Run(role.String()+" echoes", func(t *testing.T) {
+			srv, cli := pipe(t, nil, &Options{MaxFrameSize: 1000})
+			echoer, sender := srv, cli
+			if role == Client {
+				echoer, sender = cli, srv
+			}
+			go echo(echoer)
+			for _, n := range sizes {
+				for _, typ := range []MessageType{Text, Binary} {
+					want := payload(n, typ == Text)
+					errc := make(chan error, 1)
+					go func() { errc <- sender.WriteMessage(context.Background(), typ, want) }()
+					gotTyp, got, err := sender.ReadMessage(context.Background(), nil)
+					if err != nil || <-errc != nil {
+						t.Fatalf("%d bytes %v: %v", n, typ, err)
+					}
+					if gotTyp != typ || !bytes.Equal(got, want) {
+						t.Fatalf("%d bytes %v: got %v of %d bytes", n, typ, gotTyp, len(got))
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestStreamingWriterFragments(t *testing.T) {
+	a, b := net.Pipe()
+	cli := New(a, Setup{Role: Client, Options: &Options{MaxFrameSize: 10}})
+	defer cli.CloseNow()
+	go func() {
+		w, err := cli.NextWriter(context.Background(), Text)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.WriteString(w, "Hello, ")
+		io.WriteString(w, "fragmented world")
+		w.Close()
+	}()
+	r, _ := frame.NewReader(b, make([]byte, 64))
+	var got []byte
+	var frames int
+	for {
+		h, err := r.NextHeader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames++
+		if !h.Masked || (frames == 1) != (h.Opcode == frame.OpText) || h.Length > 10 {
+			t.Fatalf("frame %d: %+v", frames, h)
+		}
+		p, _ := io.ReadAll(r)
+		got = append(got, p...)
+		if h.Fin {
+			break
+		}
+	}
+	if string(got) != "Hello, fragmented world" || frames != 3 {
+		t.Fatalf("got %q in %d frames", got, frames)
+	}
+}
+
+// rawPeer drives one end of a pipe with hand-made frames.
+type rawPeer struct {
+	t      testing.TB
+	nc     net.Conn
+	r      *frame.Reader
+	client bool // the raw peer plays the client: its frames are masked
+}
+
+func newRawPeer(t testing.TB, peerRole Role, opts *Options) (*Conn, *rawPeer) {
+	a, b := net.Pipe()
+	role := Server
+	if peerRole == Server {
+		role = Client
+	}
+	c := New(a, Setup{Role: role, Options: opts})
+	r, _ := frame.NewReader(b, make([]byte, 256))
+	t.Cleanup(func() { c.CloseNow(); b.Close() })
+	return c, &rawPeer{t: t, nc: b, r: r, client: peerRole == Client}
+}
+
+func (p *rawPeer) frame(fin bool, op frame.Opcode, data []byte) []byte {
+	h := frame.Header{Fin: fin, Opcode: op, Length: int64(len(data)), Masked: p.client, Key: [4]byte{0xa, 0xb, 0xc, 0xd}}
+	b := frame.AppendHeader(nil, h)
+	d := bytes.Clone(data)
+	if p.client {
+		frame.Mask(h.Key, 0, d)
+	}
+	return append(b, d...)
+}
+
+func (p *rawPeer) send(b []byte) {
+	p.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	if _, err := p.nc.Write(b); err != nil {
+		p.t.Fatalf("raw write: %v", err)
+	}
+}
+
+// next reads the next frame the Conn sent.
+func (p *rawPeer) next() (frame.Header, []byte) {
+	p.nc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	h, err := p.r.NextHeader()
+	if err != nil {
+		p.t.Fatalf("raw read: %v", err)
+	}
+	b, err := io.ReadAll(p.r)
+	if err != nil {
+		p.t.Fatalf("raw read payload: %v", err)
+	}
+	return h, b
+}
+
+// expectClose reads frames until a close frame and returns its code.
+func (p *rawPeer) expectClose() StatusCode {
+	for {
+		h, b := p.next()
+		if h.Opcode == frame.OpClose {
+			code, _, err := frame.ParseClosePayload(b)
+			if err != nil {
+				p.t.Fatalf("bad close payload % x: %v", b, err)
+			}
+			return code
+		}
+	}
+}
+
+// Malformed input: each row names the error the reader returns and the
+// close code the Conn sends.
+func TestProtocolViolations(t *testing.T) {
+	type row struct {
+		name  string
+		wire  func(p *rawPeer) []byte
+		err   error
+		code  StatusCode
+		limit int64
+	}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	rows := []row{
+		{"reserved opcode", func(p *rawPeer) []byte { return p.frame(true, 0x3, nil) }, frame.ErrReservedOpcode, 1002, 0},
+		{"reserved control opcode", func(p *rawPeer) []byte { return p.frame(true, 0xB, nil) }, frame.ErrReservedOpcode, 1002, 0},
+		{"RSV1 without extension", func(p *rawPeer) []byte { b := p.frame(true, frame.OpText, []byte("x")); b[0] |= 0x40; return b }, frame.ErrReservedBits, 1002, 0},
+		{"RSV2", func(p *rawPeer) []byte { b := p.frame(true, frame.OpBinary, nil); b[0] |= 0x20; return b }, frame.ErrReservedBits, 1002, 0},
+		{"RSV3 on ping", func(p *rawPeer) []byte { b := p.frame(true, frame.OpPing, nil); b[0] |= 0x10; return b }, frame.ErrReservedBits, 1002, 0},
+		{"unmasked from client", func(p *rawPeer) []byte { return []byte{0x81, 0x01, 'x'} }, frame.ErrUnmaskedFrame, 1002, 0},
+		{"long ping", func(p *rawPeer) []byte { return p.frame(true, frame.OpPing, make([]byte, 126)) }, frame.ErrControlTooLong, 1002, 0},
+		{"fragmented ping", func(p *rawPeer) []byte { return p.frame(false, frame.OpPing, nil) }, frame.ErrControlFragmented, 1002, 0},
+		{"lone continuation", func(p *rawPeer) []byte { return p.frame(true, frame.OpContinuation, []byte("x")) }, ErrUnexpectedContinuation, 1002, 0},
+		{"text inside fragmented message", func(p *rawPeer) []byte {
+			return cat(p.frame(false, frame.OpText, []byte("a")), p.frame(true, frame.OpText, []byte("b")))
+		}, ErrExpectedContinuation, 1002, 0},
+		{"invalid UTF-8", func(p *rawPeer) []byte { return p.frame(true, frame.OpText, []byte{0xce, 0xba, 0xed, 0xa0, 0x80}) }, frame.ErrInvalidUTF8, 1007, 0},
+		{"UTF-8 cut at message end", func(p *rawPeer) []byte { return p.frame(true, frame.OpText, []byte{0xce}) }, frame.ErrInvalidUTF8, 1007, 0},
+		{"invalid UTF-8 across fragments", func(p *rawPeer) []byte {
+			return cat(p.frame(false, frame.OpText, []byte{0xf4}), p.frame(true, frame.OpContinuation, []byte{0x90, 0x80, 0x80}))
+		}, frame.ErrInvalidUTF8, 1007, 0},
+		{"close of one byte", func(p *rawPeer) []byte { return p.frame(true, frame.OpClose, []byte{0x03}) }, frame.ErrCloseTooShort, 1002, 0},
+		{"close code 1005", func(p *rawPeer) []byte { return p.frame(true, frame.OpClose, []byte{0x03, 0xed}) }, frame.ErrInvalidCloseCode, 1002, 0},
+		{"close reason not UTF-8", func(p *rawPeer) []byte { return p.frame(true, frame.OpClose, []byte{0x03, 0xe8, 0xff}) }, frame.ErrInvalidCloseReason, 1007, 0},
+		{"frame over limit", func(p *rawPeer) []byte { return p.frame(true, frame.OpBinary, make([]byte, 101)) }, ErrMessageTooBig, 1009, 100},
+		{"fragments over limit", func(p *rawPeer) []byte {
+			return cat(p.frame(false, frame.OpBinary, make([]byte, 60)), p.frame(true, frame.OpContinuation, make([]byte, 60)))
+		}, ErrMessageTooBig, 1009, 100},
+	}
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			c, p := newRawPeer(t, Client, &Options{ReadLimit: tt.limit, CloseTimeout: time.Second})
+			errc := make(chan error, 1)
+			go func() {
+				_, _, err := c.ReadMessage(context.Background(), nil)
+				errc <- err
+			}()
+			go func() { p.nc.Write(tt.wire(p)) }()
+			if code := p.expectClose(); code != tt.code {
+				t.Errorf("close code %v, want %v", code, tt.code)
+			}
+			// Best effort: after a header it cannot parse, the Conn may not
+			// wait for our close.
+			p.nc.SetWriteDeadline(time.Now().Add(time.Second))
+			p.nc.Write(p.frame(true, frame.OpClose, frame.AppendClosePayload(nil, tt.code, "")))
+			err := <-errc
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			}
+			var pe *frame.ProtocolError
+			if !errors.As(err, &pe) || pe.Code != tt.code {
+				t.Fatalf("error %v does not carry close code %v", err, tt.code)
+			}
+		})
+	}
+}
+
+// The client role rejects masked frames from a server.
+func TestClientRejectsMaskedFrame(t *testing.T) {
+	c, p := newRawPeer(t, Server, &Options{CloseTimeout: time.Second})
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadMessage(context.Background(), nil); errc <- err }()
+	p.client = true // make the raw server mask, which is wrong
+	go p.nc.Write(p.frame(true, frame.OpText, []byte("x")))
+	p.client = false
+	if code := p.expectClose(); code != 1002 {
+		t.Errorf("close code %v", code)
+	}
+	p.nc.Close()
+	if err := <-errc; !errors.Is(err, frame.ErrMaskedFrame) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// An invalid byte sequence fails the connection as soon as it arrives,
+// before the rest of the frame is sent (Autobahn 6.4.x).
+func TestUTF8FailsFast(t *testing.T) {
+	c, p := newRawPeer(t, Client, &Options{CloseTimeout: time.Second})
+	go c.ReadMessage(context.Background(), nil)
+	f := p.frame(true, frame.OpText, []byte("κόσμε\xed\xa0\x80 and then much more text"))
+	cut := frame.Header{Length: 1}.Size() + 4 + len("κόσμε") + 2
+	p.send(f[:cut])
+	if code := p.expectClose(); code != 1007 {
+		t.Fatalf("close code %v, want 1007", code)
+	}
+}
+
+// The read limit is checked on the declared length: no payload is read.
+func TestReadLimitBeforePayload(t *testing.T) {
+	c, p := newRawPeer(t, Client, &Options{ReadLimit: 1 << 10, CloseTimeout: time.Second})
+	go c.ReadMessage(context.Background(), nil)
+	h := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Length: 1 << 40})
+	p.send(h) // 1 TiB announced, nothing sent
+	if code := p.expectClose(); code != 1009 {
+		t.Fatalf("close code %v, want 1009", code)
+	}
+}
+
+func TestPingsBetweenFragmentsAreAnswered(t *testing.T) {
+	c, p := newRawPeer(t, Client, nil)
+	type result struct {
+		typ MessageType
+		msg []byte
+		err error
+	}
+	res := make(chan result, 1)
+	var pings []string
+	c.opts.OnPing = func(b []byte) { pings = append(pings, string(b)) }
+	go func() {
+		typ, msg, err := c.ReadMessage(context.Background(), nil)
+		res <- result{typ, msg, err}
+	}()
+	p.send(p.frame(false, frame.OpText, []byte("Hel")))
+	p.send(p.frame(true, frame.OpPing, []byte("p1")))
+	if h, b := p.next(); h.Opcode != frame.OpPong || string(b) != "p1" || h.Masked {
+		t.Fatalf("got %v %q", h.Opcode, b)
+	}
+	p.send(p.frame(false, frame.OpContinuation, []byte("l")))
+	p.send(p.frame(true, frame.OpPing, []byte("p2")))
+	if h, b := p.next(); h.Opcode != frame.OpPong || string(b) != "p2" {
+		t.Fatalf("got %v %q", h.Opcode, b)
+	}
+	p.send(p.frame(true, frame.OpContinuation, []byte("o")))
+	r := <-res
+	if r.err != nil || r.typ != Text || string(r.msg) != "Hello" {
+		t.Fatalf("got %v %q %v", r.typ, r.msg, r.err)
+	}
+	if strings.Join(pings, ",") != "p1,p2" {
+		t.Fatalf("OnPing saw %q", pings)
+	}
+}
+
+func TestCloseHandshake(t *testing.T) {
+	for _, closer := range []Role{Server, Client} {
+		t.Run(closer.String()+" closes", func(t *testing.T) {
+			srv, cli := pipe(t, nil, nil)
+			a, b := srv, cli
+			if closer == Client {
+				a, b = cli, srv
+			}
+			readErr := make(chan error, 1)
+			go func() { _, _, err := b.ReadMessage(context.Background(), nil); readErr <- err }()
+			if err := a.Close(4000, "bye now"); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			var ce *CloseError
+			if err := <-readErr; !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye now" {
+				t.Fatalf("peer read %v, want CloseError 4000 bye now", err)
+			}
+			if err := a.WriteMessage(context.Background(), Text, []byte("late")); err == nil {
+				t.Fatal("write after close succeeded")
+			}
+			if err := a.Close(1000, ""); err == nil {
+				t.Fatal("second Close succeeded")
+			}
+		})
+	}
+}
+
+// Close while another goroutine reads: the reader receives the close.
+func TestCloseWithActiveReader(t *testing.T) {
+	srv, cli := pipe(t, nil, nil)
+	go echo(cli)
+	readErr := make(chan error, 1)
+	go func() { _, _, err := srv.ReadMessage(context.Background(), nil); readErr <- err }()
+	time.Sleep(10 * time.Millisecond) // let the reader block
+	if err := srv.Close(StatusGoingAway, "restart"); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CloseError
+	if err := <-readErr; !errors.As(err, &ce) || ce.Code != StatusGoingAway {
+		t.Fatalf("reader got %v", err)
+	}
+}
+
+func TestCloseTimeout(t *testing.T) {
+	c, p := newRawPeer(t, Client, &Options{CloseTimeout: 50 * time.Millisecond})
+	go func() { io.Copy(io.Discard, p.nc) }() // reads but never answers
+	if err := c.Close(1000, ""); !errors.Is(err, ErrCloseTimeout) {
+		t.Fatalf("Close = %v, want ErrCloseTimeout", err)
+	}
+}
+
+func TestCloseRejectsReservedCodes(t *testing.T) {
+	srv, _ := pipe(t, nil, nil)
+	for _, code := range []StatusCode{1004, 1006, 1015, 999, 2000, 5000} {
+		if err := srv.Close(code, ""); err == nil {
+			t.Errorf("Close(%d) accepted", code)
+		}
+	}
+}
+
+// An empty close frame is answered with an empty close frame.
+func TestEmptyCloseEchoed(t *testing.T) {
+	c, p := newRawPeer(t, Client, nil)
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadMessage(context.Background(), nil); errc <- err }()
+	p.send(p.frame(true, frame.OpClose, nil))
+	h, b := p.next()
+	if h.Opcode != frame.OpClose || len(b) != 0 {
+		t.Fatalf("answer %v % x", h.Opcode, b)
+	}
+	var ce *CloseError
+	if err := <-errc; !errors.As(err, &ce) || ce.Code != StatusNoStatusReceived {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestAbnormalClosure(t *testing.T) {
+	c, p := newRawPeer(t, Client, nil)
+	go func() {
+		p.send(p.frame(false, frame.OpText, []byte("partial")))
+		p.nc.Close()
+	}()
+	_, _, err := c.ReadMessage(context.Background(), nil)
+	var ce *CloseError
+	if !errors.As(err, &ce) || ce.Code != StatusAbnormalClosure {
+		t.Fatalf("err = %v, want 1006", err)
+	}
+}
+
+func TestPing(t *testing.T) {
+	srv, cli := pipe(t, nil, nil)
+	go echo(srv)
+	go cli.ReadMessage(context.Background(), nil) // processes pongs
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for range 3 {
+		if rtt, err := cli.Ping(ctx); err != nil || rtt <= 0 {
+			t.Fatalf("Ping = %v, %v", rtt, err)
+		}
+	}
+}
+
+// Many goroutines ping while one writes a large fragmented message: the
+// peer (our own reader, which rejects interleaved frames) gets the message
+// whole and every ping is answered.
+func TestConcurrentPingsDuringLargeWrite(t *testing.T) {
+	srv, cli := pipe(t, &Options{MaxFrameSize: 1000}, nil)
+	want := payload(4<<20, false)
+	got := make(chan []byte, 1)
+	go func() {
+		_, msg, err := srv.ReadMessage(context.Background(), nil)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- msg
+		srv.ReadMessage(context.Background(), nil) // keep answering pings
+	}()
+	go cli.ReadMessage(context.Background(), nil) // processes pongs
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 8 {
+		wg.Go(func() {
+			for range 20 {
+				if _, err := cli.Ping(ctx); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		w, _ := cli.NextWriter(ctx, Binary)
+		for p := want; len(p) > 0; p = p[min(len(p), 3000):] {
+			if _, err := w.Write(p[:min(len(p), 3000)]); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+		w.Close()
+	})
+	wg.Wait()
+	if msg := <-got; !bytes.Equal(msg, want) {
+		t.Fatalf("message corrupted: %d bytes", len(msg))
+	}
+}
+
+// A read cancelled while waiting for a message leaves the Conn usable.
+func TestReadContextCancelBetweenMessages(t *testing.T) {
+	srv, cli := pipe(t, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, _, err := srv.ReadMessage(ctx, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	go cli.WriteMessage(context.Background(), Text, []byte("still here"))
+	_, msg, err := srv.ReadMessage(context.Background(), nil)
+	if err != nil || string(msg) != "still here" {
+		t.Fatalf("after cancel: %q %v", msg, err)
+	}
+}
+
+func TestReadDeadlineBetweenMessages(t *testing.T) {
+	srv, cli := pipe(t, nil, nil)
+	srv.SetReadDeadline(time.Now().Add(10 * time.Millisecond))
+	if _, _, err := srv.ReadMessage(context.Background(), nil); !isTimeout(err) {
+		t.Fatalf("err = %v, want timeout", err)
+	}
+	srv.SetReadDeadline(time.Time{})
+	go cli.WriteMessage(context.Background(), Binary, []byte{1, 2, 3})
+	if _, msg, err := srv.ReadMessage(context.Background(), nil); err != nil || len(msg) != 3 {
+		t.Fatalf("after timeout: %v %v", msg, err)
+	}
+}
+
+func TestWriteContextCancelledWaitingForLock(t *testing.T) {
+	srv, _ := pipe(t, nil, nil)
+	w, err := srv.NextWriter(context.Background(), Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := srv.WriteMessage(ctx, Text, []byte("x")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+	_ = w
+}
+
+func TestConcurrentReadRejected(t *testing.T) {
+	srv, _ := pipe(t, nil, nil)
+	go srv.ReadMessage(context.Background(), nil)
+	time.Sleep(10 * time.Millisecond)
+	if _, _, err := srv.ReadMessage(context.Background(), nil); err != ErrConcurrentRead {
+		t.Fatalf("err = %v, want ErrConcurrentRead", err)
+	}
+}
+
+func TestInvalidMessageType(t *testing.T) {
+	srv, _ := pipe(t, nil, nil)
+	if err := srv.WriteMessage(context.Background(), MessageType(frame.OpPing), nil); err != ErrInvalidType {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPreparedMessage(t *testing.T) {
+	pm, err := NewPreparedMessage(Text, []byte("broadcast"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []Role{Server, Client} {
+		c, p := newRawPeer(t, map[Role]Role{Server: Client, Client: Server}[role], nil)
+		for range 2 {
+			go c.WritePrepared(context.Background(), pm)
+			h, b := p.next()
+			if h.Masked != (role == Client) || h.Opcode != frame.OpText || string(b) != "broadcast" {
+				t.Fatalf("%v: %+v %q", role, h, b)
+			}
+		}
+	}
+}
+
+func TestNetConn(t *testing.T) {
+	srv, cli := pipe(t, nil, nil)
+	a, b := NetConn(srv, Binary), NetConn(cli, Binary)
+	go func() {
+		io.WriteString(b, "hello ")
+		io.WriteString(b, "stream")
+		b.Close()
+	}()
+	got, err := io.ReadAll(a)
+	if err != nil || string(got) != "hello stream" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+// Bytes buffered by the handshake are read before the connection.
+func TestSetupBuffered(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	first := frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpText, Length: 2})
+	first = append(first, "hi"...)
+	c := New(a, Setup{Role: Client, Buffered: first})
+	defer c.CloseNow()
+	if _, msg, err := c.ReadMessage(context.Background(), nil); err != nil || string(msg) != "hi" {
+		t.Fatalf("%q %v", msg, err)
+	}
+}
+
+// Reading into a caller buffer and writing a binary message up to 64 KiB
+// allocates nothing.
+func TestEchoAllocs(t *testing.T) {
+	for _, n := range []int{16, 1 << 10, 64 << 10} {
+		a, b := tcpPair(t)
+		srv := New(a, Setup{Role: Server})
+		cli := New(b, Setup{Role: Client})
+		go echo(srv)
+		msg := payload(n, false)
+		buf := make([]byte, 0, n)
+		ctx := context.Background()
+		allocs := testing.AllocsPerRun(50, func() {
+			if err := cli.WriteMessage(ctx, Binary, msg); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if _, buf, err = cli.ReadMessage(ctx, buf[:0]); err != nil || len(buf) != n {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%d bytes: %v allocs per echo, want 0", n, allocs)
+		}
+		cli.CloseNow()
+		srv.CloseNow()
+	}
+}

@@ -1,0 +1,378 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+
+	"github.com/rfc6455/ws/frame"
+)
+
+// messageReader yields the payload of the current data message. Its raw
+// side walks the frames of the message, handling control frames that arrive
+// between them; its decoded side applies the extension, the read limit and
+// UTF-8 validation of text.
+type messageReader struct {
+	c        *Conn
+	typ      MessageType
+	open     bool // a message is being read
+	lastSeen bool // the final frame of the message has been reached
+	decoded  io.Reader
+	text     bool
+	utf8     frame.UTF8Validator
+	n        int64 // decoded bytes delivered
+	limit    int64 // read limit applied to decoded bytes
+	raw      rawPayload
+}
+
+// rawPayload reads the payload bytes of the current message across frames,
+// as they are on the wire (unmasked, before any extension decodes them).
+type rawPayload struct{ m *messageReader }
+
+// NextReader waits for the next data message and returns its type and a
+// reader of its payload, valid until the next call to NextReader or
+// ReadMessage. Control frames that arrive meanwhile are handled. ctx bounds
+// the wait for the message to start; reads from the returned reader are
+// bounded by the read deadline. A message left partly read is discarded by
+// the next call.
+func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
+	if !c.readMu.TryLock() {
+		return 0, nil, ErrConcurrentRead
+	}
+	defer c.readMu.Unlock()
+	return c.nextMessage(ctx)
+}
+
+// ReadMessage reads the next data message, appending its payload to dst,
+// and returns its type and the extended slice. Passing the previous result
+// sliced to zero length, as in
+//
+//	typ, buf, err = c.ReadMessage(ctx, buf[:0])
+//
+// makes a read loop allocate nothing once buf has grown to the largest
+// message. Text messages are validated as UTF-8 as they arrive (RFC 6455
+// §8.1).
+func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte, error) {
+	if !c.readMu.TryLock() {
+		return 0, dst, ErrConcurrentRead
+	}
+	defer c.readMu.Unlock()
+	typ, _, err := c.nextMessage(ctx)
+	if err != nil {
+		return 0, dst, err
+	}
+	m := &c.msg
+	if h := c.rules.size; c.rules.counts && m.lastSeen && int64(cap(dst)-len(dst)) < h {
+		// A single-frame message of known size: grow once.
+		dst = growBytes(dst, int(h))
+	}
+	interrupted := c.watch(ctx, true)
+	for {
+		if len(dst) == cap(dst) {
+			dst = growBytes(dst, 512)
+		}
+		n, err := m.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if err == io.EOF {
+			interrupted()
+			return typ, dst, nil
+		}
+		if err != nil {
+			if interrupted() || isTimeout(err) {
+				err = c.fail(&frame.ProtocolError{Code: frame.StatusPolicyViolation, Reason: "read interrupted inside a message"}, err)
+			}
+			return 0, dst, err
+		}
+	}
+}
+
+// growBytes returns b with room for at least n more bytes.
+func growBytes(b []byte, n int) []byte {
+	return append(b[:cap(b)], make([]byte, n)...)[:len(b)]
+}
+
+// nextMessage discards the rest of any open message and reads frames until
+// a data message starts. The caller holds readMu.
+func (c *Conn) nextMessage(ctx context.Context) (MessageType, io.Reader, error) {
+	if c.readErr != nil {
+		return 0, nil, c.readErr
+	}
+	m := &c.msg
+	if m.open {
+		if _, err := io.Copy(io.Discard, m); err != nil {
+			return 0, nil, err
+		}
+	}
+	interrupted := c.watch(ctx, true)
+	h, err := c.nextDataFrame(kindFirst)
+	if err != nil {
+		if interrupted() {
+			return 0, nil, ctx.Err()
+		}
+		return 0, nil, err
+	}
+	interrupted()
+	*m = messageReader{c: c, typ: MessageType(h.Opcode), open: true, lastSeen: h.Fin, limit: c.opts.ReadLimit}
+	m.raw.m = m
+	m.text = m.typ == Text
+	m.decoded = &m.raw
+	if h.RSV != 0 {
+		m.decoded = c.ext.DecodeMessage(&m.raw, c.opts.ReadLimit)
+	}
+	return m.typ, m, nil
+}
+
+// nextDataFrame reads headers, handling control frames, until a data frame
+// arrives, and returns it. want says which kind the caller expects; the
+// rules reject the other kind. Errors other than timeouts fail the
+// connection.
+func (c *Conn) nextDataFrame(want frameKind) (frame.Header, error) {
+	for {
+		if c.ctrl.active {
+			// A control frame's payload was cut short by a timeout; finish it.
+			if err := c.handleControl(); err != nil {
+				return frame.Header{}, err
+			}
+			continue
+		}
+		h, err := c.fr.NextHeader()
+		if err != nil {
+			return h, c.readFailed(err)
+		}
+		kind, err := c.rules.check(h)
+		if err != nil {
+			return h, c.fail(err, nil)
+		}
+		if kind == kindControl {
+			c.ctrl.active, c.ctrl.h, c.ctrl.n = true, h, 0
+			if err := c.handleControl(); err != nil {
+				return h, err
+			}
+			continue
+		}
+		if kind != want {
+			// Only reachable if the caller's state and the rules disagree.
+			return h, c.fail(ErrExpectedContinuation, nil)
+		}
+		return h, nil
+	}
+}
+
+// Read implements io.Reader over the decoded message.
+func (m *messageReader) Read(p []byte) (int, error) {
+	c := m.c
+	if !m.open {
+		if c.readErr != nil {
+			return 0, c.readErr
+		}
+		return 0, io.EOF
+	}
+	if m.limit > 0 && m.decoded != &m.raw {
+		// The extension enforces the limit; make sure we never hand out more.
+		p = p[:min(int64(len(p)), m.limit-m.n+1)]
+	}
+	n, err := m.decoded.Read(p)
+	if n > 0 {
+		m.n += int64(n)
+		if m.limit > 0 && m.n > m.limit {
+			return 0, c.fail(ErrMessageTooBig, nil)
+		}
+		if m.text && !m.utf8.Write(p[:n]) {
+			return 0, c.fail(frame.ErrInvalidUTF8, nil)
+		}
+	}
+	switch {
+	case err == io.EOF:
+		m.open = false
+		if m.text && !m.utf8.Complete() {
+			return n, c.fail(frame.ErrInvalidUTF8, nil)
+		}
+	case err != nil:
+		var pe *frame.ProtocolError
+		if errors.As(err, &pe) && c.readErr == nil {
+			// The extension found corrupt or oversized data.
+			err = c.fail(pe, nil)
+		}
+		return n, err
+	}
+	return n, err
+}
+
+func (r *rawPayload) Read(p []byte) (int, error) {
+	m := r.m
+	c := m.c
+	for c.fr.Remaining() == 0 {
+		if m.lastSeen {
+			return 0, io.EOF
+		}
+		h, err := c.nextDataFrame(kindContinuation)
+		if err != nil {
+			return 0, err
+		}
+		m.lastSeen = h.Fin
+	}
+	n, err := c.fr.Read(p)
+	if err != nil && err != io.EOF {
+		return n, c.readFailed(err)
+	}
+	return n, nil
+}
+
+// handleControl reads the payload of the control frame in c.ctrl and acts
+// on it (RFC 6455 §5.5). A timeout leaves the partial payload in place to be
+// finished by the next read.
+func (c *Conn) handleControl() error {
+	h := c.ctrl.h
+	p := c.ctrlBuf[:h.Length]
+	for c.ctrl.n < len(p) {
+		n, err := c.fr.Read(p[c.ctrl.n:])
+		c.ctrl.n += n
+		if err != nil {
+			return c.readFailed(err)
+		}
+	}
+	c.ctrl.active = false
+	switch h.Opcode {
+	case frame.OpPing:
+		if c.opts.OnPing != nil {
+			c.opts.OnPing(p)
+		}
+		c.queuePong(p)
+	case frame.OpPong:
+		if c.opts.OnPong != nil {
+			c.opts.OnPong(p)
+		}
+		c.pings.pong(p)
+		if c.keepAlive != nil {
+			c.keepAlive.pong()
+		}
+	case frame.OpClose:
+		return c.handleClose(p)
+	}
+	return nil
+}
+
+// handleClose answers the peer's close frame and ends the connection
+// (RFC 6455 §5.5.1, §7.1.5).
+func (c *Conn) handleClose(p []byte) error {
+	code, reason, err := frame.ParseClosePayload(p)
+	if err != nil {
+		return c.fail(err, nil)
+	}
+	ce := &CloseError{Code: code, Reason: reason}
+	if !c.recordPeerClose(ce) {
+		// Echo the peer's status code (§5.5.1); an empty close gets an empty one.
+		c.writeClose(code, "")
+	}
+	if c.role == Client {
+		c.awaitServerClose()
+	}
+	c.closeTCP(ce)
+	c.readErr = ce
+	return ce
+}
+
+// readFailed handles an error from the network on the read side. Timeouts
+// are returned as is and leave the Conn usable; anything else means the
+// connection is gone without a close frame: 1006 (RFC 6455 §7.1.5).
+func (c *Conn) readFailed(err error) error {
+	var pe *frame.ProtocolError
+	if errors.As(err, &pe) {
+		return c.fail(pe, nil)
+	}
+	if isTimeout(err) {
+		return err
+	}
+	if c.readErr != nil {
+		return c.readErr
+	}
+	end := c.endErr()
+	if end == nil {
+		end = &CloseError{Code: frame.StatusAbnormalClosure, err: err}
+		c.closeTCP(end)
+	}
+	c.readErr = end
+	return end
+}
+
+// fail fails the connection (RFC 6455 §7.1.7): it sends a close frame with
+// the code pe earns, waits a bounded time for the peer's close, closes TCP
+// and makes the read side return pe from now on. cause, if any, is the
+// underlying error. The caller holds readMu.
+func (c *Conn) fail(err error, cause error) error {
+	var pe *frame.ProtocolError
+	if !errors.As(err, &pe) {
+		pe = &frame.ProtocolError{Code: frame.StatusInternalError, Reason: err.Error()}
+	}
+	if cause != nil {
+		err = errors.Join(err, cause)
+	}
+	if c.readErr != nil {
+		return c.readErr
+	}
+	c.readErr = err
+	c.writeClose(pe.Code, pe.Reason)
+	c.drainUntilClose()
+	c.closeTCP(err)
+	return err
+}
+
+// drainUntilClose reads and discards frames until the peer's close frame or
+// the end of the stream, for at most CloseTimeout, and records the peer's
+// close. The caller holds readMu and has sent its own close frame.
+func (c *Conn) drainUntilClose() {
+	if c.hasPeerClose() {
+		return
+	}
+	c.nc.SetReadDeadline(deadlineIn(c.opts.CloseTimeout))
+	for {
+		h, err := c.fr.NextHeader()
+		if err != nil {
+			return
+		}
+		if h.Opcode != frame.OpClose {
+			continue
+		}
+		p := c.ctrlBuf[:h.Length]
+		if _, err := io.ReadFull(&c.fr, p); err != nil {
+			return
+		}
+		code, reason, err := frame.ParseClosePayload(p)
+		if err != nil {
+			code, reason = frame.StatusProtocolError, err.Error()
+		}
+		c.recordPeerClose(&CloseError{Code: code, Reason: reason})
+		return
+	}
+}
+
+// recordPeerClose stores the peer's close frame and wakes Close. It reports
+// whether our own close frame had already been sent.
+func (c *Conn) recordPeerClose(ce *CloseError) (closeSent bool) {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.peerClose == nil {
+		c.peerClose = ce
+		close(c.gotClose)
+	}
+	return c.closeSent
+}
+
+// awaitServerClose waits, on a client, for the server to close TCP after the
+// close handshake (RFC 6455 §7.1.1), for at most CloseTimeout.
+func (c *Conn) awaitServerClose() {
+	c.nc.SetReadDeadline(deadlineIn(c.opts.CloseTimeout))
+	var buf [64]byte
+	for {
+		if _, err := c.nc.Read(buf[:]); err != nil {
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}

@@ -1,0 +1,346 @@
+package conn
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/rfc6455/ws/frame"
+)
+
+// lockWriter takes the message write lock, giving up when ctx is done.
+func (c *Conn) lockWriter(ctx context.Context) error {
+	select {
+	case c.writeSem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.writeSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closed:
+		return c.endErr()
+	}
+}
+
+func (c *Conn) unlockWriter() { <-c.writeSem }
+
+// lockWire takes the lock on the wire, waiting at most timeout (0: no
+// bound). It reports whether it got it.
+func (c *Conn) lockWire(timeout time.Duration) bool {
+	select {
+	case c.wireSem <- struct{}{}:
+		return true
+	default:
+	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case c.wireSem <- struct{}{}:
+		return true
+	case <-expired:
+		return false
+	case <-c.closed:
+		return false
+	}
+}
+
+// unlockWire releases the wire and sends a pong the reader queued while the
+// wire was busy.
+func (c *Conn) unlockWire() {
+	<-c.wireSem
+	if c.pong.pending.Load() {
+		c.flushPong()
+	}
+}
+
+// writeFrames sends payload as one data message or the rest of one:
+// fragmented at MaxFrameSize, the first frame with op and rsv, the last with
+// FIN when fin is set. The caller holds the write lock.
+func (c *Conn) writeFrames(ctx context.Context, op frame.Opcode, rsv byte, p []byte, fin, flush bool) error {
+	interrupted := c.watch(ctx, false)
+	defer interrupted()
+	for {
+		chunk := p
+		if max := c.opts.MaxFrameSize; max > 0 && len(chunk) > max {
+			chunk = chunk[:max]
+		}
+		p = p[len(chunk):]
+		last := len(p) == 0
+		h := frame.Header{Fin: fin && last, RSV: rsv, Opcode: op}
+		if err := c.writeFrame(h, chunk, flush && last); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+		op, rsv = frame.OpContinuation, 0
+	}
+}
+
+// writeFrame puts one frame on the wire, masking it on a client.
+func (c *Conn) writeFrame(h frame.Header, payload []byte, flush bool) error {
+	if !c.lockWire(0) {
+		return c.endErr()
+	}
+	defer c.unlockWire()
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	if c.closeSentLocked() {
+		return ErrClosed
+	}
+	if c.role == Client {
+		h.Masked = true
+		h.Key = c.keys.next()
+	}
+	err := c.fw.WriteFrame(h, payload)
+	if err == nil && flush {
+		err = c.fw.Flush()
+	}
+	if err != nil {
+		c.writeFailed(err)
+	}
+	return err
+}
+
+// writeFailed makes a write error sticky and closes the connection: once
+// part of a frame may have been sent, the stream cannot be resumed. The
+// caller holds the wire.
+func (c *Conn) writeFailed(err error) {
+	c.writeErr = err
+	c.closeTCP(err)
+}
+
+// closeSentLocked reports whether our close frame went out; after it no
+// other frame may be sent (RFC 6455 §5.5.1).
+func (c *Conn) closeSentLocked() bool {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	return c.closeSent
+}
+
+// WriteMessage sends p as one message of type typ. With MaxFrameSize set,
+// a long message is fragmented. A binary message up to the write buffer
+// size costs one copy into the buffer and no allocation.
+func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) error {
+	if typ != Text && typ != Binary {
+		return ErrInvalidType
+	}
+	if err := c.lockWriter(ctx); err != nil {
+		return err
+	}
+	defer c.unlockWriter()
+	if c.ext != nil {
+		c.mw.start(ctx, typ)
+		if enc := c.ext.EncodeMessage(&c.mw.frames, len(p)); enc != nil {
+			c.mw.rsv = c.ext.RSV()
+			return c.mw.finish(enc, p)
+		}
+	}
+	return c.writeFrames(ctx, frame.Opcode(typ), 0, p, true, true)
+}
+
+// NextWriter returns a writer for one message of type typ, which is sent
+// in frames as the writer's buffer fills and ends when the writer is
+// closed. Other writers wait until then, so the writer must be closed.
+func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser, error) {
+	if typ != Text && typ != Binary {
+		return nil, ErrInvalidType
+	}
+	if err := c.lockWriter(ctx); err != nil {
+		return nil, err
+	}
+	c.mw.start(ctx, typ)
+	c.mw.stream = true
+	if c.ext != nil {
+		if enc := c.ext.EncodeMessage(&c.mw.frames, -1); enc != nil {
+			c.mw.rsv = c.ext.RSV()
+			c.mw.enc = enc
+		}
+	}
+	return &c.mw, nil
+}
+
+// messageWriter streams one message as frames. It buffers up to one frame
+// and sends it when the buffer fills, so a message of unknown length needs
+// no more memory than a frame.
+type messageWriter struct {
+	c      *Conn
+	ctx    context.Context
+	op     frame.Opcode // opcode of the next frame
+	rsv    byte         // RSV bits of the first frame
+	buf    []byte       // pending payload of the next frame
+	stream bool         // returned by NextWriter: Close releases the write lock
+	open   bool
+	enc    io.WriteCloser // extension encoder writing into frames, or nil
+	frames frameSink
+	err    error
+}
+
+// frameSink is where an extension's encoder writes the encoded message.
+type frameSink struct{ m *messageWriter }
+
+func (s *frameSink) Write(p []byte) (int, error) { return s.m.writeRaw(p) }
+
+func (m *messageWriter) start(ctx context.Context, typ MessageType) {
+	m.ctx, m.op, m.rsv, m.open, m.err, m.enc, m.stream = ctx, frame.Opcode(typ), 0, true, nil, nil, false
+	m.frames.m = m
+	if m.buf == nil {
+		m.buf = make([]byte, 0, m.frameSize())
+	}
+	m.buf = m.buf[:0]
+}
+
+func (m *messageWriter) frameSize() int {
+	if n := m.c.opts.MaxFrameSize; n > 0 && n < m.c.opts.WriteBufferSize {
+		return n
+	}
+	return m.c.opts.WriteBufferSize
+}
+
+// finish encodes p whole through enc and ends the message (WriteMessage
+// with an extension).
+func (m *messageWriter) finish(enc io.WriteCloser, p []byte) error {
+	m.enc = enc
+	if _, err := enc.Write(p); err != nil {
+		return err
+	}
+	return m.Close()
+}
+
+// Write adds p to the message.
+func (m *messageWriter) Write(p []byte) (int, error) {
+	if !m.open {
+		return 0, ErrWriterClosed
+	}
+	if m.err != nil {
+		return 0, m.err
+	}
+	if m.enc != nil {
+		return m.enc.Write(p)
+	}
+	return m.writeRaw(p)
+}
+
+// writeRaw buffers payload bytes, sending a non-final frame whenever the
+// buffer is full and more bytes follow.
+func (m *messageWriter) writeRaw(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if len(m.buf) == cap(m.buf) {
+			if err := m.flushFrame(false); err != nil {
+				return n, err
+			}
+		}
+		c := copy(m.buf[len(m.buf):cap(m.buf)], p)
+		m.buf = m.buf[:len(m.buf)+c]
+		p = p[c:]
+		n += c
+	}
+	return n, nil
+}
+
+func (m *messageWriter) flushFrame(fin bool) error {
+	err := m.c.writeFrames(m.ctx, m.op, m.rsv, m.buf, fin, fin)
+	m.op, m.rsv, m.buf = frame.OpContinuation, 0, m.buf[:0]
+	if err != nil {
+		m.err = err
+	}
+	return err
+}
+
+// Close ends the message with a final frame and releases the write lock.
+func (m *messageWriter) Close() error {
+	if !m.open {
+		return ErrWriterClosed
+	}
+	err := m.err
+	if m.enc != nil && err == nil {
+		err = m.enc.Close()
+	}
+	if err == nil {
+		err = m.flushFrame(true)
+	}
+	m.open = false
+	m.enc = nil
+	if m.stream {
+		m.c.unlockWriter()
+	}
+	return err
+}
+
+// queuePong arranges for a pong carrying p to be sent. If a writer holds
+// the wire, the pong goes out when it lets go, so the reading goroutine
+// never waits for a writer. Only the latest unanswered ping is answered,
+// as RFC 6455 §5.5.3 allows.
+func (c *Conn) queuePong(p []byte) {
+	c.pong.mu.Lock()
+	c.pong.n = copy(c.pong.buf[:], p)
+	c.pong.mu.Unlock()
+	c.pong.pending.Store(true)
+	c.flushPong()
+}
+
+// flushPong sends the queued pong if the wire is free. If it is not, the
+// holder sends it in unlockWire.
+func (c *Conn) flushPong() {
+	for c.pong.pending.Load() {
+		select {
+		case c.wireSem <- struct{}{}:
+		default:
+			return
+		}
+		if c.pong.pending.Swap(false) && c.writeErr == nil && !c.closeSentLocked() {
+			var buf [frame.MaxControlPayload]byte
+			c.pong.mu.Lock()
+			p := buf[:copy(buf[:], c.pong.buf[:c.pong.n])]
+			c.pong.mu.Unlock()
+			c.writeControlLocked(frame.OpPong, p)
+		}
+		<-c.wireSem
+	}
+}
+
+// writeControlLocked sends a control frame and flushes. The caller holds
+// the wire.
+func (c *Conn) writeControlLocked(op frame.Opcode, p []byte) error {
+	if c.writeErr != nil {
+		return c.writeErr
+	}
+	h := frame.Header{Fin: true, Opcode: op}
+	if c.role == Client {
+		h.Masked = true
+		h.Key = c.keys.next()
+	}
+	err := c.fw.WriteFrame(h, p)
+	if err == nil {
+		err = c.fw.Flush()
+	}
+	if err != nil {
+		c.writeFailed(err)
+	}
+	return err
+}
+
+// writeControl sends a control frame from any goroutine, waiting for the
+// wire at most timeout.
+func (c *Conn) writeControl(op frame.Opcode, p []byte, timeout time.Duration) error {
+	if len(p) > frame.MaxControlPayload {
+		return ErrControlTooLong
+	}
+	if !c.lockWire(timeout) {
+		return c.endErrOr(ErrClosed)
+	}
+	defer c.unlockWire()
+	if c.closeSentLocked() {
+		return ErrClosed
+	}
+	return c.writeControlLocked(op, p)
+}
