@@ -71,6 +71,14 @@ func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte
 	interrupted := c.watch(ctx, true)
 	for {
 		if len(dst) == cap(dst) {
+			if m.atEnd() {
+				m.open = false
+				if m.text && !m.utf8.Complete() {
+					return 0, dst, c.fail(frame.ErrInvalidUTF8, nil)
+				}
+				interrupted()
+				return typ, dst, nil
+			}
 			dst = growBytes(dst, 512)
 		}
 		n, err := m.Read(dst[len(dst):cap(dst)])
@@ -158,6 +166,12 @@ func (c *Conn) nextDataFrame(want frameKind) (frame.Header, error) {
 		}
 		return h, nil
 	}
+}
+
+// atEnd reports whether an untransformed message has been read to its end,
+// so ReadMessage need not grow a full buffer to learn it.
+func (m *messageReader) atEnd() bool {
+	return m.decoded == &m.raw && m.lastSeen && m.c.fr.Remaining() == 0 && !m.c.ctrl.active
 }
 
 // Read implements io.Reader over the decoded message.

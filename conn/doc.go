@@ -1,0 +1,46 @@
+// Package conn implements the WebSocket connection of RFC 6455 for both
+// roles over a net.Conn that has completed its opening handshake: messages
+// and fragmentation, control frames, the closing handshake, limits and
+// keepalive. Packages server and client perform the handshake and return a
+// *Conn; New is for callers that do their own.
+//
+// # Messages
+//
+// ReadMessage appends the next message to a caller's buffer and
+// WriteMessage sends one from a slice; reusing the buffer makes an echo
+// loop allocate nothing. NextReader and NextWriter stream a message of any
+// size through the Conn's fixed buffers. Text is validated as UTF-8 as it
+// arrives, so a bad byte fails the connection with 1007 before the rest of
+// the message is read (RFC 6455 §8.1).
+//
+// # Control frames
+//
+// Pings are answered with a pong carrying the same payload (§5.5.2) by the
+// reading goroutine, even while another goroutine writes a long message:
+// the pong goes out between two of its frames. Ping measures a round trip,
+// and Options.KeepAliveInterval turns on a heartbeat that drops peers that
+// stop answering.
+//
+// # Errors and closing
+//
+// Protocol violations by the peer fail the connection with the close code
+// RFC 6455 §7.4.1 prescribes (1002, 1007, 1009) and are returned as a
+// *frame.ProtocolError. A close from the peer is answered with the same
+// code and returned as a *CloseError; a connection that drops without a
+// close frame returns a *CloseError with StatusAbnormalClosure (1006).
+//
+// # Memory
+//
+// Each Conn holds one read and one write buffer (Options.ReadBufferSize,
+// WriteBufferSize; 4 KiB each by default) and a 125-byte control buffer.
+// A message larger than the buffers is not copied into them: the read limit
+// (Options.ReadLimit, 32 MiB by default) is checked on each frame's declared
+// length before anything is read, so a peer cannot make the Conn allocate
+// more than the limit.
+//
+// # Extensions
+//
+// An Extension negotiated in the handshake transforms message payloads and
+// owns reserved header bits; permessage-deflate (package deflate) plugs in
+// through it.
+package conn
