@@ -115,7 +115,7 @@ func (c *Conn) writeFrame(h frame.Header, payload []byte, flush bool) error {
 // caller holds the wire.
 func (c *Conn) writeFailed(err error) {
 	c.writeErr = err
-	c.closeTCP(err)
+	c.closeTCP(&CloseError{Code: frame.StatusAbnormalClosure, err: err})
 }
 
 // closeSentLocked reports whether our close frame went out; after it no
