@@ -1,0 +1,49 @@
+// Package client opens WebSocket connections: it runs the client side of
+// the opening handshake of RFC 6455 §4.1 and hands the connection to
+// package conn.
+//
+//	c, resp, err := client.Dial(ctx, "wss://example.com/chat", &client.DialOptions{
+//		Subprotocols: []string{"chat.v1"},
+//	})
+//
+// # What Dial does
+//
+// [Dial] accepts ws:// and wss:// URLs (RFC 6455 §3) and, for convenience,
+// http:// and https://. It opens TCP with DialOptions.NetDialContext,
+// through a proxy when DialOptions.Proxy names one, starts TLS for wss://,
+// sends the handshake request with a fresh Sec-WebSocket-Key from
+// crypto/rand, and reads the response with a bounded header (8 KiB by
+// default) so a hostile server cannot make the client buffer without
+// limit. The response is checked as RFC 6455 §4.1 requires: status 101,
+// the Upgrade and Connection tokens, the Sec-WebSocket-Accept value, and a
+// subprotocol and extensions that were offered. Bytes the server sent
+// right after its response are passed on to the Conn, not lost.
+//
+// When the server answers with anything but a valid 101, the error is a
+// *handshake.ResponseError holding the *http.Response (status, header
+// fields such as WWW-Authenticate or Location) and at most the first KiB of
+// its body. Dial does not follow redirects.
+//
+// # Proxies
+//
+// By default the proxy comes from the environment, as in net/http
+// (HTTP_PROXY for ws://, HTTPS_PROXY for wss://, NO_PROXY, loopback never
+// proxied). HTTP and HTTPS proxies are asked for a tunnel with CONNECT
+// (RFC 9110 §9.3.6) for ws:// and wss:// alike, so the proxy never sees
+// the WebSocket traffic as HTTP; credentials in the proxy URL are sent as
+// Basic Proxy-Authorization. socks5:// and socks5h:// proxies (RFC 1928,
+// RFC 1929 credentials) go through golang.org/x/net/proxy.
+//
+// # Time
+//
+// ctx and DialOptions.HandshakeTimeout (30 s by default) bound the whole of
+// Dial, from the first TCP connection to the end of the response; they do
+// not bound the Conn afterwards.
+//
+// # Extensions
+//
+// DialOptions.Extensions is the seam for extensions such as
+// permessage-deflate (RFC 7692): an [ExtensionOffer] lists the offers and
+// turns the server's choice into the conn.Extension that implements it.
+// Without one nothing is offered.
+package client

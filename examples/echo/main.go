@@ -1,0 +1,92 @@
+// Command echo is a WebSocket echo server and client, used as the endpoint
+// under test by the Autobahn runner and the benchmarks.
+//
+//	go run ./examples/echo -addr 127.0.0.1:9001
+//
+// serves an echo endpoint at every path: each message received is sent back
+// with the same type (opcode). It accepts any Origin, which makes it a test
+// server only: never expose it to browsers.
+//
+//	go run ./examples/echo -client ws://127.0.0.1:9001/
+//
+// is the matching client: it connects, echoes every message it receives
+// until the server closes the connection, answers the close, and exits 0
+// when the closing handshake completed (RFC 6455 §7.1.4, whatever the
+// code) and 1 otherwise.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/internal/echo"
+	"github.com/rfc6455/ws/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr))
+}
+
+// run is the command with its arguments; it returns the exit code.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:9001", "address to serve on")
+	clientURL := fs.String("client", "", "run as a client of the echo server at this ws:// or wss:// URL")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+
+	sopts, copts := options()
+	if *clientURL != "" {
+		if err := echo.RunClient(ctx, *clientURL, copts); err != nil {
+			fmt.Fprintln(stderr, "echo:", err)
+			return 1
+		}
+		return 0
+	}
+	if err := serve(ctx, *addr, sopts, stderr); err != nil {
+		fmt.Fprintln(stderr, "echo:", err)
+		return 1
+	}
+	return 0
+}
+
+// options returns the options of both roles. Compression, once the deflate
+// package lands, is a -compress flag and an Extensions field set here on
+// each.
+func options() (*server.AcceptOptions, *client.DialOptions) {
+	co := &conn.Options{}
+	return &server.AcceptOptions{Conn: co}, &client.DialOptions{Conn: co}
+}
+
+// serve runs the echo endpoint on addr until ctx is done.
+func serve(ctx context.Context, addr string, opts *server.AcceptOptions, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "echo: serving on ws://%s/\n", ln.Addr())
+	srv := &http.Server{
+		Handler:           echo.Handler(opts),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

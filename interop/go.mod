@@ -1,0 +1,13 @@
+module github.com/rfc6455/ws/interop
+
+go 1.26.0
+
+require (
+	github.com/coder/websocket v1.8.14
+	github.com/gorilla/websocket v1.5.3
+	github.com/rfc6455/ws v0.0.0
+)
+
+require golang.org/x/net v0.62.0 // indirect
+
+replace github.com/rfc6455/ws => ../

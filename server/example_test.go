@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/server"
+)
+
+// A chat-style handler: accept, then read messages until the peer closes.
+func ExampleAccept() {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := server.Accept(w, r, &server.AcceptOptions{
+			Subprotocols: []string{"chat.v2", "chat.v1"},
+			Conn:         &conn.Options{ReadLimit: 64 << 10},
+		})
+		if err != nil {
+			return // Accept has answered the request
+		}
+		defer c.CloseNow()
+		ctx := context.Background()
+		var buf []byte
+		for {
+			typ, p, err := c.ReadMessage(ctx, buf[:0])
+			if err != nil {
+				return
+			}
+			reply := fmt.Sprintf("%s says %q", c.Subprotocol(), p)
+			if err := c.WriteMessage(ctx, typ, []byte(reply)); err != nil {
+				return
+			}
+			buf = p
+		}
+	})
+	s := httptest.NewServer(handler)
+	defer s.Close()
+
+	ctx := context.Background()
+	c, _, err := client.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http"), &client.DialOptions{
+		Subprotocols: []string{"chat.v1"},
+		Proxy:        client.NoProxy,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.WriteMessage(ctx, conn.Text, []byte("hello"))
+	_, reply, err := c.ReadMessage(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(reply))
+	fmt.Println(c.Close(conn.StatusNormalClosure, "bye"))
+	// Output:
+	// chat.v1 says "hello"
+	// <nil>
+}
+
+// A server on a bare listener, without net/http.
+func ExampleServe() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- server.Serve(ctx, ln, nil, func(ctx context.Context, c *conn.Conn, r *http.Request) {
+			defer c.CloseNow()
+			c.WriteMessage(ctx, conn.Text, []byte("welcome to "+r.URL.Path))
+			c.Close(conn.StatusNormalClosure, "")
+		})
+	}()
+
+	c, _, err := client.Dial(context.Background(), "ws://"+ln.Addr().String()+"/lobby", &client.DialOptions{Proxy: client.NoProxy})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+	_, msg, _ := c.ReadMessage(context.Background(), nil)
+	fmt.Println(string(msg))
+	_, _, err = c.ReadMessage(context.Background(), nil)
+	var ce *conn.CloseError
+	if errors.As(err, &ce) {
+		fmt.Println("closed by the server:", ce.Code)
+	}
+
+	stop()
+	fmt.Println(<-done)
+	// Output:
+	// welcome to /lobby
+	// closed by the server: normal closure
+	// context canceled
+}

@@ -1,0 +1,257 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/handshake"
+)
+
+// DefaultHandshakeTimeout bounds the server side of an opening handshake
+// when AcceptOptions.HandshakeTimeout is zero.
+const DefaultHandshakeTimeout = 10 * time.Second
+
+// AcceptOptions configures Accept, Upgrade and Serve. A nil *AcceptOptions
+// and the zero value mean the defaults; the options are copied on each
+// call, so one value can serve many connections.
+type AcceptOptions struct {
+	// Origin decides which browser origins may connect (RFC 6455 §4.2.2
+	// step 4, §10.2). The zero policy accepts requests without an Origin
+	// header and requests whose Origin host equals the Host header; see
+	// handshake.OriginPolicy for allow-lists, a callback, or AllowAll.
+	// Refused origins are answered with 403 Forbidden.
+	Origin handshake.OriginPolicy
+
+	// Subprotocols are the application protocols the server speaks, most
+	// preferred first. The first one the client also offers is selected
+	// and echoed in Sec-WebSocket-Protocol (RFC 6455 §4.2.2 step 4); when
+	// none matches, the connection is accepted without a subprotocol and
+	// the application decides what to do (Conn.Subprotocol returns "").
+	Subprotocols []string
+
+	// Extensions, when set, negotiates extensions such as
+	// permessage-deflate (RFC 7692) from the client's offers. It is the
+	// seam the deflate package plugs into; nil accepts no extension, which
+	// is always a valid answer (RFC 6455 §9.1).
+	Extensions ExtensionNegotiator
+
+	// Conn configures the connection once it is established: buffer sizes,
+	// read limit, frame size, close timeout, keepalive. nil means the
+	// conn package's defaults.
+	Conn *conn.Options
+
+	// HandshakeTimeout bounds the handshake (DefaultHandshakeTimeout when
+	// zero, no bound when negative). On the raw path (Upgrade, Serve) it
+	// covers reading the request and writing the response; under net/http,
+	// which has already read the request, it covers writing the 101
+	// response on the hijacked connection.
+	HandshakeTimeout time.Duration
+
+	// MaxHeaderBytes bounds the request line and header fields on the raw
+	// path (handshake.DefaultMaxHeaderBytes, 8 KiB, when zero). A larger
+	// request is answered with 431 Request Header Fields Too Large
+	// (RFC 6585 §5). Under net/http, http.Server.MaxHeaderBytes applies
+	// instead.
+	MaxHeaderBytes int
+}
+
+// ExtensionNegotiator chooses the extensions of a connection from the
+// client's offers (RFC 6455 §9.1), on behalf of the server.
+//
+// Negotiate is given the offers in the client's order of preference, each
+// with its parameters, and returns the extensions to accept, as they are
+// to appear in the response's Sec-WebSocket-Extensions header, and the
+// conn.Extension that implements them (nil when accepted is empty).
+// Declining every offer (nil, nil, nil) is always allowed. An error fails
+// the handshake: a *handshake.Error is answered with its own status,
+// anything else with 400 Bad Request.
+//
+// Negotiate is called only when the client offered at least one
+// extension, once per handshake, possibly from many goroutines at once.
+type ExtensionNegotiator interface {
+	Negotiate(offers []handshake.Extension) (accepted []handshake.Extension, ext conn.Extension, err error)
+}
+
+// Errors returned by Accept and Upgrade that are not handshake failures
+// caused by the request.
+var (
+	// ErrHijack is returned by Accept when the http.ResponseWriter does not
+	// let its connection be taken over: an HTTP/2 or HTTP/3 request, or a
+	// wrapping writer that hides the Hijack method and has no Unwrap
+	// method for http.ResponseController to follow.
+	ErrHijack = errors.New("server: cannot take over the HTTP connection")
+)
+
+// withDefaults returns a copy of o with the defaults filled in.
+func (o *AcceptOptions) withDefaults() AcceptOptions {
+	var c AcceptOptions
+	if o != nil {
+		c = *o
+	}
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	return c
+}
+
+// deadline returns the time by which the handshake must be done, or the
+// zero time when it is unbounded.
+func (o *AcceptOptions) deadline() time.Time {
+	if o.HandshakeTimeout < 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(o.HandshakeTimeout)
+}
+
+// agreement is what a successful server handshake settles: the values of
+// the 101 response and the extension that implements the accepted
+// extensions.
+type agreement struct {
+	key        string
+	protocol   string
+	extensions []byte // Sec-WebSocket-Extensions value, nil for none
+	ext        conn.Extension
+}
+
+// negotiate runs the server's checks on r, in the order of RFC 6455
+// §4.2.1 and §4.2.2: the request itself, its origin, the subprotocol and
+// the extensions. Every error is a *handshake.Error that says how to
+// answer.
+func (o *AcceptOptions) negotiate(r *http.Request) (agreement, *handshake.Error) {
+	req, err := handshake.ParseRequest(r)
+	if err != nil {
+		return agreement{}, asHandshakeError(err, http.StatusBadRequest)
+	}
+	if err := o.Origin.Verify(r); err != nil {
+		return agreement{}, asHandshakeError(err, http.StatusForbidden)
+	}
+	a := agreement{
+		key:      req.Key,
+		protocol: handshake.SelectSubprotocol(o.Subprotocols, req.Protocols),
+	}
+	if o.Extensions == nil || len(req.Extensions) == 0 {
+		return a, nil
+	}
+	accepted, ext, err := o.Extensions.Negotiate(req.Extensions)
+	if err != nil {
+		if ext != nil {
+			ext.Close()
+		}
+		return agreement{}, asHandshakeError(err, http.StatusBadRequest)
+	}
+	if len(accepted) > 0 {
+		a.extensions = handshake.AppendExtensions(nil, accepted)
+	}
+	a.ext = ext
+	return a, nil
+}
+
+// release frees the negotiated extension of a handshake that did not
+// complete.
+func (a *agreement) release() {
+	if a.ext != nil {
+		a.ext.Close()
+	}
+}
+
+// asHandshakeError returns err as a *handshake.Error, wrapping errors of
+// other types in one with the given status.
+func asHandshakeError(err error, status int) *handshake.Error {
+	var he *handshake.Error
+	if errors.As(err, &he) {
+		return he
+	}
+	return &handshake.Error{Status: status, Message: err.Error()}
+}
+
+// Accept completes the server side of the opening handshake (RFC 6455
+// §4.2) for a request received by a net/http handler, and returns the
+// WebSocket connection.
+//
+// It validates r with handshake.ParseRequest, applies the origin policy,
+// selects the subprotocol and negotiates extensions. When one of these
+// fails it answers through w with the status the failure earns (400, 403,
+// 405 with Allow, 426 with Sec-WebSocket-Version: 13) and a short
+// plain-text body, and returns the *handshake.Error. Otherwise it takes
+// the connection over with http.ResponseController.Hijack, so
+// ResponseWriters wrapped by middleware work as long as they implement
+// Unwrap, writes the 101 Switching Protocols response itself, and hands
+// the connection, with any bytes the client sent after its request, to
+// conn.New.
+//
+// After a successful Accept the handler must not use w or r.Body again.
+// The returned Conn outlives the handler if the handler returns; the
+// request's context, however, is not cancelled when the connection ends.
+func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.Conn, error) {
+	o := opts.withDefaults()
+	a, he := o.negotiate(r)
+	if he != nil {
+		he.ServeHTTP(w, r)
+		return nil, he
+	}
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		a.release()
+		http.Error(w, "the connection cannot be upgraded to a WebSocket", http.StatusInternalServerError)
+		return nil, fmt.Errorf("%w: %w", ErrHijack, err)
+	}
+
+	if err := nc.SetDeadline(o.deadline()); err != nil {
+		a.release()
+		nc.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err := writeResponse(nc, brw, &a); err != nil {
+		a.release()
+		nc.Close()
+		return nil, fmt.Errorf("server: writing the handshake response: %w", err)
+	}
+	// net/http may have set read and write deadlines of its own
+	// (http.Server.ReadTimeout, WriteTimeout); they belong to the HTTP
+	// exchange, which is over.
+	if err := nc.SetDeadline(time.Time{}); err != nil {
+		a.release()
+		nc.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	var buffered []byte
+	if brw != nil {
+		buffered = takeBuffered(brw.Reader)
+	}
+	return conn.New(nc, conn.Setup{
+		Role:        conn.Server,
+		Subprotocol: a.protocol,
+		Extension:   a.ext,
+		Buffered:    buffered,
+		Options:     o.Conn,
+	}), nil
+}
+
+// writeResponse writes the 101 response (RFC 6455 §4.2.2 step 5) on a
+// hijacked connection, through its buffered writer when there is one.
+func writeResponse(nc io.Writer, brw *bufio.ReadWriter, a *agreement) error {
+	if brw == nil || brw.Writer == nil {
+		return handshake.WriteResponse(nc, a.key, a.protocol, a.extensions)
+	}
+	if err := handshake.WriteResponse(brw.Writer, a.key, a.protocol, a.extensions); err != nil {
+		return err
+	}
+	return brw.Writer.Flush()
+}
+
+// takeBuffered returns a copy of the bytes br holds but nobody has read:
+// whatever the client sent after its handshake request, typically its
+// first frames. The copy lets br's buffer be reused.
+func takeBuffered(br *bufio.Reader) []byte {
+	if br == nil || br.Buffered() == 0 {
+		return nil
+	}
+	p, _ := br.Peek(br.Buffered())
+	return bytes.Clone(p)
+}
