@@ -54,3 +54,29 @@ func sizeLabel(n int) string {
 	}
 	return fmt.Sprintf("%dB", n)
 }
+
+// BenchmarkEchoCancellableContext shows the cost of a context that can be
+// cancelled: context.AfterFunc's allocations, per read and per write.
+func BenchmarkEchoCancellableContext(b *testing.B) {
+	a, c := tcpPair(b)
+	srv := New(a, Setup{Role: Server})
+	cli := New(c, Setup{Role: Client})
+	defer srv.CloseNow()
+	defer cli.CloseNow()
+	go echo(srv)
+	msg := payload(1<<10, false)
+	buf := make([]byte, 0, len(msg))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := cli.WriteMessage(ctx, Binary, msg); err != nil {
+			b.Fatal(err)
+		}
+		var err error
+		if _, buf, err = cli.ReadMessage(ctx, buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -173,6 +173,11 @@ func (e *CloseError) Unwrap() error { return e.err }
 // context is done while it waits for the write lock fails without effect;
 // once bytes of a frame may have reached the network, a done context or a
 // write timeout leaves the stream unrecoverable and the Conn is closed.
+//
+// A context that can be cancelled costs two small allocations per read or
+// write call (context.AfterFunc); one whose Done channel is nil, such as
+// context.Background(), costs none. Hot loops that need a time bound can
+// use SetReadDeadline and SetWriteDeadline instead.
 type Conn struct {
 	nc      net.Conn
 	role    Role
@@ -221,6 +226,8 @@ type Conn struct {
 	readDeadline  atomic.Int64
 	writeDeadline atomic.Int64
 
+	readWatch, writeWatch watcher
+
 	pings     pingWaiters
 	keepAlive *keepAlive
 }
@@ -266,6 +273,7 @@ func New(nc net.Conn, s Setup) *Conn {
 	_ = c.fw.Reset(nc, make([]byte, o.WriteBufferSize))
 	c.msg.c = c
 	c.mw.c = c
+	c.initWatchers()
 	if o.KeepAliveInterval > 0 {
 		c.startKeepAlive()
 	}
@@ -318,27 +326,45 @@ var aLongTimeAgo = time.Unix(1, 0)
 // watch arranges for I/O on nc to be interrupted when ctx is done, by
 // moving a deadline into the past. The returned function undoes it and
 // reports whether ctx interrupted the I/O. A context that can never be done
-// costs nothing.
+// costs nothing; one that can costs the allocations of context.AfterFunc.
+// Reads and writes each have one watch at a time: reads run under readMu
+// and watched writes under the write lock.
 func (c *Conn) watch(ctx context.Context, read bool) func() bool {
 	if ctx.Done() == nil {
 		return notInterrupted
 	}
-	stop := context.AfterFunc(ctx, func() {
-		if read {
-			c.nc.SetReadDeadline(aLongTimeAgo)
-		} else {
-			c.nc.SetWriteDeadline(aLongTimeAgo)
-		}
-	})
-	return func() bool {
-		if stop() {
+	if read {
+		c.readWatch.stop = context.AfterFunc(ctx, c.readWatch.interrupt)
+		return c.readWatch.unwatch
+	}
+	c.writeWatch.stop = context.AfterFunc(ctx, c.writeWatch.interrupt)
+	return c.writeWatch.unwatch
+}
+
+// watcher interrupts one direction of I/O when a context is done. Its
+// methods are bound once per Conn so that watching allocates nothing of
+// its own.
+type watcher struct {
+	stop      func() bool
+	interrupt func() // moves the deadline into the past
+	unwatch   func() bool
+}
+
+func (c *Conn) initWatchers() {
+	c.readWatch.interrupt = func() { c.nc.SetReadDeadline(aLongTimeAgo) }
+	c.readWatch.unwatch = func() bool {
+		if c.readWatch.stop() {
 			return false
 		}
-		if read {
-			c.nc.SetReadDeadline(fromUnixNano(c.readDeadline.Load()))
-		} else {
-			c.nc.SetWriteDeadline(fromUnixNano(c.writeDeadline.Load()))
+		c.nc.SetReadDeadline(fromUnixNano(c.readDeadline.Load()))
+		return true
+	}
+	c.writeWatch.interrupt = func() { c.nc.SetWriteDeadline(aLongTimeAgo) }
+	c.writeWatch.unwatch = func() bool {
+		if c.writeWatch.stop() {
+			return false
 		}
+		c.nc.SetWriteDeadline(fromUnixNano(c.writeDeadline.Load()))
 		return true
 	}
 }

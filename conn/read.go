@@ -42,7 +42,12 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, ErrConcurrentRead
 	}
 	defer c.readMu.Unlock()
-	return c.nextMessage(ctx)
+	interrupted := c.watch(ctx, true)
+	typ, r, err := c.nextMessage()
+	if interrupted() && err != nil {
+		return 0, nil, ctx.Err()
+	}
+	return typ, r, err
 }
 
 // ReadMessage reads the next data message, appending its payload to dst,
@@ -59,8 +64,12 @@ func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte
 		return 0, dst, ErrConcurrentRead
 	}
 	defer c.readMu.Unlock()
-	typ, _, err := c.nextMessage(ctx)
+	interrupted := c.watch(ctx, true)
+	typ, _, err := c.nextMessage()
 	if err != nil {
+		if interrupted() {
+			return 0, dst, ctx.Err()
+		}
 		return 0, dst, err
 	}
 	m := &c.msg
@@ -68,7 +77,6 @@ func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte
 		// A single-frame message of known size: grow once.
 		dst = growBytes(dst, int(h))
 	}
-	interrupted := c.watch(ctx, true)
 	for {
 		if len(dst) == cap(dst) {
 			if m.atEnd() {
@@ -102,8 +110,8 @@ func growBytes(b []byte, n int) []byte {
 }
 
 // nextMessage discards the rest of any open message and reads frames until
-// a data message starts. The caller holds readMu.
-func (c *Conn) nextMessage(ctx context.Context) (MessageType, io.Reader, error) {
+// a data message starts. The caller holds readMu and watches its context.
+func (c *Conn) nextMessage() (MessageType, io.Reader, error) {
 	if c.readErr != nil {
 		return 0, nil, c.readErr
 	}
@@ -113,15 +121,10 @@ func (c *Conn) nextMessage(ctx context.Context) (MessageType, io.Reader, error) 
 			return 0, nil, err
 		}
 	}
-	interrupted := c.watch(ctx, true)
 	h, err := c.nextDataFrame(kindFirst)
 	if err != nil {
-		if interrupted() {
-			return 0, nil, ctx.Err()
-		}
 		return 0, nil, err
 	}
-	interrupted()
 	*m = messageReader{c: c, typ: MessageType(h.Opcode), open: true, lastSeen: h.Fin, limit: c.opts.ReadLimit}
 	m.raw.m = m
 	m.text = m.typ == Text
