@@ -29,7 +29,7 @@ import (
 )
 
 // testTimeout bounds every test's network activity.
-const testTimeout = 30 * time.Second
+const testTimeout = 3 * time.Minute
 
 // mode is a transport the end-to-end tests run over.
 type mode struct {
