@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/handshake"
 )
 
@@ -45,6 +46,14 @@ type DialOptions struct {
 	// (RFC 7692) and accepts the server's answer. It is the seam the
 	// deflate package plugs into; nil offers none.
 	Extensions ExtensionOffer
+
+	// Compression, when set and Extensions is nil, offers
+	// permessage-deflate (RFC 7692) on these terms and validates the
+	// server's answer strictly (§7.1); nil offers no compression. The zero
+	// deflate.ClientOptions offers "permessage-deflate;
+	// client_max_window_bits", as browsers do. Memory per connection is
+	// stated in the server package's AcceptOptions.Compression.
+	Compression *deflate.ClientOptions
 
 	// HandshakeTimeout bounds the whole of Dial: the TCP connection, any
 	// proxy negotiation, TLS and the opening handshake
@@ -94,6 +103,21 @@ type DialOptions struct {
 type ExtensionOffer interface {
 	Offer() []handshake.Extension
 	Accept(accepted []handshake.Extension) (conn.Extension, error)
+}
+
+// deflateOffer offers permessage-deflate through package deflate.
+type deflateOffer struct{ opts *deflate.ClientOptions }
+
+func (d deflateOffer) Offer() []handshake.Extension {
+	return []handshake.Extension{deflate.Offer(d.opts)}
+}
+
+func (d deflateOffer) Accept(accepted []handshake.Extension) (conn.Extension, error) {
+	cfg, ok, err := deflate.AcceptResponse(accepted, d.opts)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return deflate.NewSession(cfg), nil
 }
 
 // NoProxy is a DialOptions.Proxy function that never uses a proxy.
@@ -185,6 +209,9 @@ func (o *DialOptions) dial(ctx context.Context, rawURL string) (*conn.Conn, *htt
 	}
 	var offers []handshake.Extension
 	var offerHeader []byte
+	if o.Extensions == nil && o.Compression != nil {
+		o.Extensions = deflateOffer{o.Compression}
+	}
 	if o.Extensions != nil {
 		offers = o.Extensions.Offer()
 		if len(offers) > 0 {

@@ -32,7 +32,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	if c.readMu.TryLock() {
 		if c.readErr == nil {
 			c.drainUntilClose()
-			c.readErr = ErrClosed
+			c.endRead(ErrClosed)
 		}
 		completed = c.hasPeerClose()
 		if completed && c.role == Client {
@@ -114,12 +114,47 @@ func (c *Conn) closeTCP(why error) {
 		if c.keepAlive != nil {
 			c.keepAlive.stop()
 		}
-		if c.ext != nil {
-			// The extension is used under readMu and the write lock; it
-			// releases pooled state itself when closed mid-use.
-			c.ext.Close()
+		// Release the extension's halves that no one is using. A reader or
+		// writer that is busy releases its half when it finishes.
+		if c.readMu.TryLock() {
+			c.endRead(ErrClosed)
+			c.readMu.Unlock()
 		}
+		c.tryEndWrite()
 	})
+}
+
+// endRead makes err the sticky result of all later reads and gives up the
+// read side's use of the extension. The caller holds readMu.
+func (c *Conn) endRead(err error) {
+	if c.readErr == nil {
+		c.readErr = err
+	}
+	c.msg.open = false
+	if !c.readEnded {
+		c.readEnded = true
+		c.extHalfDone()
+	}
+}
+
+// tryEndWrite gives up the write side's use of the extension once the
+// connection is closed and no writer holds the write lock. It keeps the
+// lock, so no writer can use the extension afterwards; lockWriter returns
+// on the closed channel instead.
+func (c *Conn) tryEndWrite() {
+	select {
+	case c.writeSem <- struct{}{}:
+		c.extHalfDone()
+	default:
+	}
+}
+
+// extHalfDone closes the extension when both the read and the write side
+// are done with it, so its pooled buffers are never released under a user.
+func (c *Conn) extHalfDone() {
+	if c.ext != nil && c.extHalves.Add(1) == 2 {
+		c.ext.Close()
+	}
 }
 
 // endErr returns why the connection ended, or nil while it is open. After a

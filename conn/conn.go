@@ -186,17 +186,19 @@ type Conn struct {
 	ext     Extension
 
 	// Read side, owned by whoever holds readMu.
-	readMu  sync.Mutex
-	fr      frame.Reader
-	rules   receiveRules
-	msg     messageReader
-	ctrlBuf [frame.MaxControlPayload]byte
-	ctrl    struct {
+	readMu   sync.Mutex
+	fr       frame.Reader
+	rules    receiveRules
+	msg      messageReader
+	streamed streamedMessage
+	ctrlBuf  [frame.MaxControlPayload]byte
+	ctrl     struct {
 		active bool // a control frame's payload is being read
 		h      frame.Header
 		n      int // payload bytes read so far
 	}
-	readErr error // sticky failure of the read side
+	readErr   error // sticky failure of the read side
+	readEnded bool  // the read side has given up the extension
 
 	// Write side.
 	writeSem chan struct{} // held by the writer of a message
@@ -204,7 +206,8 @@ type Conn struct {
 	fw       frame.Writer
 	mw       messageWriter
 	keys     maskKeys
-	writeErr error // sticky failure of the write side, under wireSem
+	writeErr error       // sticky failure of the write side, under wireSem
+	compress atomic.Bool // encode messages with the extension
 
 	pong struct {
 		pending atomic.Bool
@@ -227,6 +230,10 @@ type Conn struct {
 	writeDeadline atomic.Int64
 
 	readWatch, writeWatch watcher
+
+	// extHalves counts the sides (read, write) done with the extension;
+	// the second one closes it.
+	extHalves atomic.Int32
 
 	pings     pingWaiters
 	keepAlive *keepAlive
@@ -272,8 +279,10 @@ func New(nc net.Conn, s Setup) *Conn {
 	_ = c.fr.Reset(nc, make([]byte, o.ReadBufferSize), s.Buffered)
 	_ = c.fw.Reset(nc, make([]byte, o.WriteBufferSize))
 	c.msg.c = c
+	c.streamed.c = c
 	c.mw.c = c
 	c.initWatchers()
+	c.compress.Store(true)
 	if o.KeepAliveInterval > 0 {
 		c.startKeepAlive()
 	}

@@ -43,11 +43,27 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	}
 	defer c.readMu.Unlock()
 	interrupted := c.watch(ctx, true)
-	typ, r, err := c.nextMessage()
+	typ, _, err := c.nextMessage()
 	if interrupted() && err != nil {
 		return 0, nil, ctx.Err()
 	}
-	return typ, r, err
+	if err != nil {
+		return 0, nil, err
+	}
+	return typ, &c.streamed, nil
+}
+
+// streamedMessage is the reader NextReader returns. Its reads take the
+// read lock, like every other read, so closing the Conn from another
+// goroutine never releases state a read is using.
+type streamedMessage struct{ c *Conn }
+
+func (s *streamedMessage) Read(p []byte) (int, error) {
+	if !s.c.readMu.TryLock() {
+		return 0, ErrConcurrentRead
+	}
+	defer s.c.readMu.Unlock()
+	return s.c.msg.Read(p)
 }
 
 // ReadMessage reads the next data message, appending its payload to dst,
@@ -287,7 +303,7 @@ func (c *Conn) handleClose(p []byte) error {
 		c.awaitServerClose()
 	}
 	c.closeTCP(ce)
-	c.readErr = ce
+	c.endRead(ce)
 	return ce
 }
 
@@ -310,7 +326,7 @@ func (c *Conn) readFailed(err error) error {
 		end = &CloseError{Code: frame.StatusAbnormalClosure, err: err}
 		c.closeTCP(end)
 	}
-	c.readErr = end
+	c.endRead(end)
 	return end
 }
 
@@ -329,7 +345,7 @@ func (c *Conn) fail(err error, cause error) error {
 	if c.readErr != nil {
 		return c.readErr
 	}
-	c.readErr = err
+	c.endRead(err)
 	c.writeClose(pe.Code, pe.Reason)
 	c.drainUntilClose()
 	c.closeTCP(err)

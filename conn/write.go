@@ -25,7 +25,14 @@ func (c *Conn) lockWriter(ctx context.Context) error {
 	}
 }
 
-func (c *Conn) unlockWriter() { <-c.writeSem }
+func (c *Conn) unlockWriter() {
+	<-c.writeSem
+	select {
+	case <-c.closed:
+		c.tryEndWrite()
+	default:
+	}
+}
 
 // lockWire takes the lock on the wire, waiting at most timeout (0: no
 // bound). It reports whether it got it.
@@ -137,7 +144,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		return err
 	}
 	defer c.unlockWriter()
-	if c.ext != nil {
+	if c.ext != nil && c.compress.Load() {
 		c.mw.start(ctx, typ)
 		if enc := c.ext.EncodeMessage(&c.mw.frames, len(p)); enc != nil {
 			c.mw.rsv = c.ext.RSV()
@@ -146,6 +153,13 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	}
 	return c.writeFrames(ctx, frame.Opcode(typ), 0, p, true, true)
 }
+
+// SetWriteCompression turns the negotiated extension's encoding of
+// messages written after the call on or off (default on). Turn it off for
+// payloads that are already compressed, such as images: permessage-deflate
+// lets each message be sent uncompressed (RFC 7692 §6). It has no effect on
+// a Conn without an extension.
+func (c *Conn) SetWriteCompression(enabled bool) { c.compress.Store(enabled) }
 
 // NextWriter returns a writer for one message of type typ, which is sent
 // in frames as the writer's buffer fills and ends when the writer is
@@ -159,7 +173,7 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	}
 	c.mw.start(ctx, typ)
 	c.mw.stream = true
-	if c.ext != nil {
+	if c.ext != nil && c.compress.Load() {
 		if enc := c.ext.EncodeMessage(&c.mw.frames, -1); enc != nil {
 			c.mw.rsv = c.ext.RSV()
 			c.mw.enc = enc

@@ -13,6 +13,10 @@
 // until the server closes the connection, answers the close, and exits 0
 // when the closing handshake completed (RFC 6455 §7.1.4, whatever the
 // code) and 1 otherwise.
+//
+// With -compress, both roles negotiate permessage-deflate (RFC 7692): the
+// server accepts any acceptable offer, the client offers
+// "permessage-deflate; client_max_window_bits".
 package main
 
 import (
@@ -29,6 +33,7 @@ import (
 
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/internal/echo"
 	"github.com/rfc6455/ws/server"
 )
@@ -45,11 +50,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve on")
 	clientURL := fs.String("client", "", "run as a client of the echo server at this ws:// or wss:// URL")
+	compress := fs.Bool("compress", false, "negotiate permessage-deflate (RFC 7692): accept offers as a server, offer it as a client")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 
-	sopts, copts := options()
+	sopts, copts := options(*compress)
 	if *clientURL != "" {
 		if err := echo.RunClient(ctx, *clientURL, copts); err != nil {
 			fmt.Fprintln(stderr, "echo:", err)
@@ -67,9 +73,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 // options returns the options of both roles. Compression, once the deflate
 // package lands, is a -compress flag and an Extensions field set here on
 // each.
-func options() (*server.AcceptOptions, *client.DialOptions) {
+func options(compress bool) (*server.AcceptOptions, *client.DialOptions) {
 	co := &conn.Options{}
-	return &server.AcceptOptions{Conn: co}, &client.DialOptions{Conn: co}
+	so, do := &server.AcceptOptions{Conn: co}, &client.DialOptions{Conn: co}
+	if compress {
+		so.Compression = &deflate.ServerOptions{}
+		do.Compression = &deflate.ClientOptions{}
+	}
+	return so, do
 }
 
 // serve runs the echo endpoint on addr until ctx is done.
