@@ -1,0 +1,371 @@
+// Command compare measures every library's echo server with wsbench and
+// writes a markdown report with SVG charts.
+//
+//	go run ./cmd/compare            # full run, about 20 minutes
+//	go run ./cmd/compare -quick     # under 3 minutes, smaller N, one repeat
+//
+// It builds wsbench and one echo server per library (ours is
+// examples/echo from the root module; the others are servers/<lib>),
+// starts each server as its own process pinned to one CPU, and drives it
+// with wsbench pinned to another. For every scenario (message size ×
+// connections × pipeline depth) and library it records, over the same
+// measurement window:
+//
+//   - messages/s echoed (closed loop);
+//   - server CPU time per message, from the utime+stime of
+//     /proc/<pid>/stat, and the server's read and write system calls per
+//     message, from /proc/<pid>/io;
+//   - latency percentiles;
+//   - wsbench's own CPU use, to tell whether it had headroom.
+//
+// It then measures p99 latency at a fixed rate (open loop), memory per
+// idle connection (RSS difference over N connections, a fresh server per
+// measurement), and CPU profiles of our server and of the gobwas
+// frame-level echo under a pipelined load. Every figure comes from the
+// same invocation; with -repeats > 1 the report gives min/median/max.
+//
+// Everything runs on loopback, every child process is killed when compare
+// exits (Pdeathsig), and each wsbench run is bounded in time.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rfc6455/ws/bench/internal/load"
+	"github.com/rfc6455/ws/bench/internal/peers"
+)
+
+type options struct {
+	quick         bool
+	out, chartDir string
+	libs          []string
+	sizes         []int
+	conns         []int
+	depths        []int
+	duration      time.Duration
+	warmup        time.Duration
+	repeats       int
+	rateConns     int
+	rates         map[int]float64 // fixed rate per size for the p99 runs
+	idleN         []int
+	profile       bool
+	maxInFlight   int64 // skip scenarios with more payload bytes in flight
+	serverCPU     int
+	clientCPU     int
+}
+
+func main() {
+	var o options
+	flag.BoolVar(&o.quick, "quick", false, "short run (under 3 minutes): short windows, one repeat, small N")
+	flag.StringVar(&o.out, "out", "RESULTS.md", "markdown report to write")
+	flag.StringVar(&o.chartDir, "charts", "charts", "directory for the SVG charts, relative to the report")
+	libs := flag.String("libs", strings.Join(peers.Names(), ","), "libraries to compare, ours first")
+	sizes := flag.String("sizes", "16,1024,65536", "message sizes in bytes")
+	conns := flag.String("conns", "1,100,1000", "connection counts")
+	depths := flag.String("depths", "1,16", "pipeline depths")
+	flag.DurationVar(&o.duration, "d", 3*time.Second, "measurement window per run")
+	flag.DurationVar(&o.warmup, "warmup", time.Second, "warm-up per run")
+	flag.IntVar(&o.repeats, "repeats", 3, "runs per scenario and library")
+	flag.IntVar(&o.rateConns, "rate-conns", 100, "connections for the fixed-rate latency runs")
+	rates := flag.String("rates", "16:10000,1024:10000,65536:1000", "size:msgs/s of the fixed-rate latency runs")
+	idle := flag.String("idle", "10000,50000", "idle connection counts for memory per connection")
+	flag.BoolVar(&o.profile, "profile", true, "CPU-profile our server and the gobwas echo under a pipelined load")
+	flag.IntVar(&o.serverCPU, "server-cpu", -1, "CPU for the servers (default: the last one)")
+	flag.IntVar(&o.clientCPU, "client-cpu", -1, "CPU for wsbench (default: the first one)")
+	flag.Parse()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.quick {
+		def := func(name string, apply func()) {
+			if !set[name] {
+				apply()
+			}
+		}
+		def("d", func() { o.duration = 500 * time.Millisecond })
+		def("warmup", func() { o.warmup = 200 * time.Millisecond })
+		def("repeats", func() { o.repeats = 1 })
+		def("idle", func() { *idle = "2000" })
+	}
+	o.libs = strings.Split(*libs, ",")
+	if o.libs[0] != "ours" {
+		log.Fatal("compare: -libs must start with ours (ratios are to ours)")
+	}
+	o.sizes, o.conns, o.depths, o.idleN = ints(*sizes), ints(*conns), ints(*depths), ints(*idle)
+	o.rates = map[int]float64{}
+	for _, kv := range strings.Split(*rates, ",") {
+		k, v, _ := strings.Cut(kv, ":")
+		n, _ := strconv.Atoi(k)
+		r, _ := strconv.ParseFloat(v, 64)
+		o.rates[n] = r
+	}
+	o.maxInFlight = 256 << 20
+	if n := runtime.NumCPU(); n >= 2 {
+		if o.serverCPU < 0 {
+			o.serverCPU = n - 1
+		}
+		if o.clientCPU < 0 {
+			o.clientCPU = 0
+		}
+	} else {
+		log.Print("compare: one CPU: servers and wsbench cannot be pinned apart")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &o); err != nil {
+		log.Fatal("compare: ", err)
+	}
+}
+
+func ints(s string) []int {
+	var v []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				log.Fatalf("compare: bad number %q", f)
+			}
+			v = append(v, n)
+		}
+	}
+	return v
+}
+
+type scenario struct{ size, conns, depth int }
+
+func (s scenario) String() string {
+	return fmt.Sprintf("%s × %d conns × depth %d", sizeName(s.size), s.conns, s.depth)
+}
+
+func sizeName(n int) string {
+	if n >= 1<<10 && n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// results gathers every measurement of the invocation.
+type results struct {
+	o        *options
+	machine  machine
+	started  time.Time
+	elapsed  time.Duration
+	bins     map[string]string
+	closed   map[scenario]map[string][]*benchRun
+	skipped  []string
+	rate     map[int]map[string][]*benchRun
+	idle     map[int]map[string]idleResult
+	idleSkip []string
+	profiles map[string]string
+	failures []string
+}
+
+type idleResult struct {
+	before, after int64 // KiB
+	n, connected  int
+}
+
+func run(ctx context.Context, o *options) error {
+	res := &results{o: o, started: time.Now(), machine: describeMachine(),
+		closed: map[scenario]map[string][]*benchRun{}, rate: map[int]map[string][]*benchRun{},
+		idle: map[int]map[string]idleResult{}, profiles: map[string]string{}}
+	dir, err := os.MkdirTemp("", "ws-compare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	log.Printf("building wsbench and %d servers in %s", len(o.libs), dir)
+	if res.bins, err = build(dir, o.libs); err != nil {
+		return err
+	}
+
+	// Closed-loop throughput, all servers up, libraries interleaved.
+	servers := map[string]*server{}
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	for _, lib := range o.libs {
+		s, err := startServer(lib, res.bins[lib], o.serverCPU)
+		if err != nil {
+			return err
+		}
+		servers[lib] = s
+	}
+	var scenarios []scenario
+	for _, size := range o.sizes {
+		for _, c := range o.conns {
+			for _, d := range o.depths {
+				sc := scenario{size, c, d}
+				if int64(size)*int64(c)*int64(d) > o.maxInFlight {
+					res.skipped = append(res.skipped, fmt.Sprintf("%s: %d MiB of payload in flight each way would exceed what loopback socket buffers hold; skipped", sc, int64(size)*int64(c)*int64(d)>>20))
+					continue
+				}
+				scenarios = append(scenarios, sc)
+			}
+		}
+	}
+	total := o.repeats * len(scenarios) * len(o.libs)
+	done := 0
+	for rep := range o.repeats {
+		for _, sc := range scenarios {
+			for i := range o.libs {
+				lib := o.libs[(i+rep)%len(o.libs)] // rotate who goes first
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				done++
+				log.Printf("[%d/%d] %s: %s", done, total, lib, sc)
+				args := []string{"-c", itoa(sc.conns), "-size", itoa(sc.size), "-depth", itoa(sc.depth),
+					"-d", o.duration.String(), "-warmup", o.warmup.String()}
+				if sc.conns > 20000 {
+					args = append(args, "-sources", itoa(sc.conns/20000+1))
+				}
+				r, err := runWsbench(ctx, res.bins["wsbench"], o.clientCPU, servers[lib], args...)
+				if err != nil {
+					res.failures = append(res.failures, fmt.Sprintf("%s, %s: %v", lib, sc, err))
+					continue
+				}
+				if res.closed[sc] == nil {
+					res.closed[sc] = map[string][]*benchRun{}
+				}
+				res.closed[sc][lib] = append(res.closed[sc][lib], r)
+			}
+		}
+	}
+
+	// p99 at a fixed rate.
+	for _, size := range o.sizes {
+		rate, ok := o.rates[size]
+		if !ok {
+			continue
+		}
+		for rep := range o.repeats {
+			for i := range o.libs {
+				lib := o.libs[(i+rep)%len(o.libs)]
+				log.Printf("fixed rate: %s: %s at %.0f msgs/s over %d conns", lib, sizeName(size), rate, o.rateConns)
+				r, err := runWsbench(ctx, res.bins["wsbench"], o.clientCPU, servers[lib], "-c", itoa(o.rateConns), "-size", itoa(size),
+					"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-d", o.duration.String(), "-warmup", o.warmup.String())
+				if err != nil {
+					res.failures = append(res.failures, fmt.Sprintf("%s, fixed rate %s: %v", lib, sizeName(size), err))
+					continue
+				}
+				if res.rate[size] == nil {
+					res.rate[size] = map[string][]*benchRun{}
+				}
+				res.rate[size][lib] = append(res.rate[size][lib], r)
+			}
+		}
+	}
+	for _, s := range servers {
+		s.stop()
+	}
+	clear(servers)
+
+	// Memory per idle connection: a fresh server for each measurement.
+	limit := load.FileLimit()
+	for _, n := range o.idleN {
+		if uint64(n)+200 > limit {
+			res.idleSkip = append(res.idleSkip, fmt.Sprintf("%d connections: the open-file limit here is %d (hard limit, not raisable without privilege), and the server and wsbench each need one descriptor per connection", n, limit))
+			continue
+		}
+		for _, lib := range o.libs {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			log.Printf("idle: %s: %d connections", lib, n)
+			s, err := startServer(lib, res.bins[lib], o.serverCPU)
+			if err != nil {
+				return err
+			}
+			before, after, connected, err := idleRun(ctx, res.bins["wsbench"], o.clientCPU, s, n, n/20000+2, time.Second)
+			s.stop()
+			if err != nil {
+				res.failures = append(res.failures, fmt.Sprintf("%s, idle %d: %v", lib, n, err))
+				continue
+			}
+			if res.idle[n] == nil {
+				res.idle[n] = map[string]idleResult{}
+			}
+			res.idle[n][lib] = idleResult{before: before, after: after, n: n, connected: connected}
+		}
+	}
+
+	if o.profile {
+		for _, lib := range []string{"ours", "gobwas"} {
+			p, err := profileServer(ctx, res, dir, lib)
+			if err != nil {
+				res.failures = append(res.failures, fmt.Sprintf("profile of %s: %v", lib, err))
+				continue
+			}
+			res.profiles[lib] = p
+		}
+	}
+	res.elapsed = time.Since(res.started)
+	res.machine.loadEnd = loadAvg()
+	return res.write()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// build compiles wsbench and the servers into dir.
+func build(dir string, libs []string) (map[string]string, error) {
+	bins := map[string]string{}
+	pkgs := map[string]string{"wsbench": "./cmd/wsbench", "ours-pprof": "./servers/ours"}
+	for _, lib := range libs {
+		if lib == "ours" {
+			pkgs[lib] = "github.com/rfc6455/ws/examples/echo"
+		} else {
+			pkgs[lib] = "./servers/" + lib
+		}
+	}
+	for name, pkg := range pkgs {
+		bin := filepath.Join(dir, name)
+		cmd := exec.Command("go", "build", "-o", bin, pkg)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("building %s: %w", pkg, err)
+		}
+		bins[name] = bin
+	}
+	return bins, nil
+}
+
+// profileServer runs a pipelined 16 B load against lib's server built with
+// a CPU profile and returns pprof's top functions.
+func profileServer(ctx context.Context, res *results, dir, lib string) (string, error) {
+	bin := res.bins[lib]
+	if lib == "ours" {
+		bin = res.bins["ours-pprof"] // echo.Handler, as examples/echo, plus -cpuprofile
+	}
+	prof := filepath.Join(dir, lib+".prof")
+	s, err := startServer(lib, bin, res.o.serverCPU, "-cpuprofile", prof)
+	if err != nil {
+		return "", err
+	}
+	d := 2 * res.o.duration
+	_, err = runWsbench(ctx, res.bins["wsbench"], res.o.clientCPU, s, "-c", "100", "-size", "16", "-depth", "16",
+		"-d", d.String(), "-warmup", res.o.warmup.String())
+	s.stop()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=22", bin, prof).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("pprof: %v: %s", err, out)
+	}
+	return string(out), nil
+}

@@ -1,0 +1,107 @@
+// Command wsbench is a load generator for WebSocket echo servers: point it
+// at any ws:// or wss:// URL whose endpoint sends every message back.
+//
+//	wsbench -url ws://127.0.0.1:9001/ -c 100 -size 1024 -depth 16 -d 10s
+//
+// runs a closed loop: 100 connections, each keeping 16 binary messages of
+// 1 KiB in flight, for 10 s after a 1 s warm-up, and reports messages/s,
+// MB/s, latency percentiles (p50 to p99.9 and max, from a log-linear
+// histogram accurate to 1%) and errors by kind.
+//
+//	wsbench -url ws://127.0.0.1:9001/ -c 100 -size 1024 -rate 20000 -d 10s
+//
+// runs an open loop instead: 20,000 messages/s spread over the
+// connections, sent on schedule whatever the server does, with latency
+// measured from each message's intended send time, so a server that falls
+// behind shows it in the percentiles rather than in a lower send rate.
+//
+//	wsbench -url ws://127.0.0.1:9001/ -idle -c 10000 -sources 4 -d 60s
+//
+// opens 10,000 connections from 127.0.0.1-4 and holds them without
+// traffic, for memory measurements; it prints "ready" when all are open.
+//
+// On a terminal, a progress line is updated every second. -json prints the
+// final report as one JSON object on stdout, preceded by {"event":...}
+// lines at the milestones (ready, measure_start, measure_end), which is
+// what cmd/compare reads.
+//
+// wsbench stays out of the server's way: frames are pre-encoded and
+// pre-masked once (-fresh-masks re-keys each frame before each send), one
+// goroutine per connection both writes and reads, replies are parsed in
+// place and nothing is allocated per message. -compress is reserved for
+// permessage-deflate, which is pending.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rfc6455/ws/bench/internal/load"
+)
+
+func main() {
+	var c load.Config
+	flag.StringVar(&c.URL, "url", "ws://127.0.0.1:9001/", "ws:// or wss:// URL of an echo endpoint")
+	flag.IntVar(&c.Conns, "c", 1, "connections")
+	flag.IntVar(&c.Size, "size", 16, "message payload size in bytes")
+	text := flag.Bool("text", false, "send text messages (ASCII payload) instead of binary")
+	flag.IntVar(&c.Depth, "depth", 0, "messages in flight per connection (default 1; with -rate, the most in flight, default 64)")
+	flag.Float64Var(&c.Rate, "rate", 0, "open loop: total messages per second (0: closed loop)")
+	flag.DurationVar(&c.Duration, "d", 10*time.Second, "measurement duration (idle mode: how long to hold, 0 = until interrupted)")
+	flag.DurationVar(&c.Warmup, "warmup", time.Second, "warm-up before measuring")
+	flag.DurationVar(&c.Ramp, "ramp", 0, "open the connections evenly over this time")
+	flag.BoolVar(&c.Compress, "compress", false, "offer permessage-deflate (pending: not implemented yet)")
+	flag.BoolVar(&c.FreshMasks, "fresh-masks", false, "re-key every frame before each send instead of reusing pre-masked frames")
+	flag.IntVar(&c.Sources, "sources", 1, "bind connections round-robin to 127.0.0.1..127.0.0.N (loopback targets only)")
+	flag.BoolVar(&c.Insecure, "insecure", false, "skip TLS certificate verification (wss://)")
+	flag.BoolVar(&c.Idle, "idle", false, "open the connections and hold them without traffic")
+	asJSON := flag.Bool("json", false, "print milestone events and the report as JSON on stdout")
+	flag.Parse()
+	c.Text = *text
+
+	if err := c.Validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "wsbench:", err)
+		os.Exit(2)
+	}
+	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && !c.Idle {
+		c.Progress = os.Stderr
+	}
+	enc := json.NewEncoder(os.Stdout)
+	c.Event = func(name string) {
+		if *asJSON {
+			enc.Encode(map[string]string{"event": name})
+		} else if name == "ready" {
+			fmt.Fprintln(os.Stderr, "wsbench: ready")
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Bound the whole run: connections, warm-up, measurement, drain.
+	if !c.Idle || c.Duration > 0 {
+		limit := c.Ramp + c.Warmup + c.Duration + 2*time.Minute
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
+
+	rep, err := load.Run(ctx, c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wsbench:", err)
+		os.Exit(1)
+	}
+	if *asJSON {
+		enc.Encode(rep)
+	} else {
+		rep.WriteText(os.Stdout)
+	}
+	if rep.Connected < c.Conns {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,136 @@
+// Package load is the engine of cmd/wsbench: it opens WebSocket
+// connections to a server and drives echo traffic through them, built so
+// that the load generator is not the bottleneck.
+//
+// # How it stays out of the way
+//
+//   - Raw frames: messages are encoded once, at start-up, with package
+//     frame, into a buffer shared by every connection: 2×W consecutive
+//     masked frames, W being the most a connection sends in one go, so
+//     any run of up to W frames is one contiguous slice and one write.
+//     Each frame has its own masking key (RFC 6455 §5.3), drawn from
+//     crypto/rand. Reusing pre-masked frames is what "masked once per
+//     buffer" means: a server cannot tell, and on loopback the purpose of
+//     masking (keeping intermediaries from mistaking payloads for HTTP)
+//     does not arise. Config.FreshMasks re-keys every frame before each
+//     send instead, at the cost of one masking pass per message.
+//   - Replies are parsed in place in a per-connection read buffer with
+//     frame.ParseHeader; payloads are counted and skipped, not copied.
+//   - One goroutine per connection, which both writes and reads; writes
+//     that would block are bounded by a deadline so the goroutine never
+//     stops reading (otherwise a server blocked writing to us could never
+//     drain what we send). Nothing is allocated per message.
+//   - Latencies go to lock-free log-linear histograms (package hist).
+//
+// # Closed and open loop
+//
+// Closed loop (Rate == 0) keeps Depth messages in flight per connection:
+// each echo received releases the next message, and echoes that arrive
+// together release their successors in one write. Latency is from send to
+// echo.
+//
+// Open loop (Rate > 0) sends on a fixed schedule, Rate messages per second
+// spread evenly over the connections, whatever the server does; at most
+// Depth messages per connection are in flight, and a message held back by
+// that bound is sent late. Latency is measured from the message's intended
+// send time, so queueing, in the server or in the generator, is never
+// hidden (no coordinated omission).
+package load
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+)
+
+// Config describes a run. The zero values of optional fields are the
+// defaults noted.
+type Config struct {
+	URL   string // ws:// or wss://
+	Conns int    // connections (default 1)
+	Size  int    // payload bytes per message
+	Text  bool   // text messages (ASCII payload, valid UTF-8) instead of binary
+	Depth int    // messages in flight per connection (default 1; open loop: default 64)
+	Rate  float64
+	// Duration of the measurement, after Warmup. In idle mode, how long
+	// to hold the connections (0: until the context ends).
+	Duration time.Duration
+	Warmup   time.Duration
+	// Ramp spreads the opening of the connections evenly over this time.
+	Ramp time.Duration
+	// Compress offers permessage-deflate (RFC 7692). Pending: the deflate
+	// package has not landed, so Validate rejects it.
+	Compress bool
+	// FreshMasks gives every frame a new masking key before each send.
+	FreshMasks bool
+	// Sources > 1 binds connections round-robin to the source addresses
+	// 127.0.0.1 .. 127.0.0.<Sources>, so that more connections than one
+	// address has ephemeral ports can reach a loopback server.
+	Sources int
+	// Insecure skips TLS certificate verification for wss://.
+	Insecure bool
+	// Idle opens the connections, completes their handshakes and holds
+	// them without traffic.
+	Idle bool
+	// DrainTimeout bounds the wait for outstanding echoes at the end
+	// (default 2 s).
+	DrainTimeout time.Duration
+
+	// Progress, when set, receives a status line every second.
+	Progress io.Writer
+	// Event, when set, is called at the milestones of the run: "ready"
+	// (all connections open), "measure_start" and "measure_end".
+	Event func(name string)
+}
+
+func (c *Config) withDefaults() Config {
+	d := *c
+	if d.Conns <= 0 {
+		d.Conns = 1
+	}
+	if d.Depth <= 0 {
+		d.Depth = 1
+		if d.Rate > 0 {
+			d.Depth = 64
+		}
+	}
+	if d.Sources <= 0 {
+		d.Sources = 1
+	}
+	if d.DrainTimeout <= 0 {
+		d.DrainTimeout = 2 * time.Second
+	}
+	return d
+}
+
+// Validate reports a configuration that cannot run.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return fmt.Errorf("bad URL: %w", err)
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return fmt.Errorf("bad URL %q: the scheme must be ws or wss", c.URL)
+	}
+	if c.Compress {
+		return errors.New("compression: pending — permessage-deflate is not implemented yet (the deflate package has not landed)")
+	}
+	if c.Size < 0 || c.Size > 64<<20 {
+		return fmt.Errorf("size %d out of range (0 .. 64 MiB)", c.Size)
+	}
+	if c.Depth > 4096 {
+		return fmt.Errorf("depth %d too large (at most 4096)", c.Depth)
+	}
+	if c.Sources > 1 && u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost" && !isLoopbackHost(u.Hostname()) {
+		return errors.New("several source addresses need a loopback target (127.0.0.0/8)")
+	}
+	if c.Sources > 254 {
+		return errors.New("at most 254 source addresses")
+	}
+	if !c.Idle && c.Duration <= 0 {
+		return errors.New("duration must be positive")
+	}
+	return nil
+}
