@@ -114,6 +114,12 @@ func (c *Conn) closeTCP(why error) {
 		if c.keepAlive != nil {
 			c.keepAlive.stop()
 		}
+		if c.lockWire(0) {
+			if c.flushTimer != nil {
+				c.flushTimer.Stop()
+			}
+			c.unlockWire()
+		}
 		// Release the extension's halves that no one is using. A reader or
 		// writer that is busy releases its half when it finishes.
 		if c.readMu.TryLock() {

@@ -208,6 +208,12 @@ type Conn struct {
 	keys     maskKeys
 	writeErr error       // sticky failure of the write side, under wireSem
 	compress atomic.Bool // encode messages with the extension
+	sink     netSink
+
+	// Write batching (flush.go).
+	moreInput    atomic.Bool // the reader holds input beyond the message it returned
+	flushPending atomic.Bool // a message's flush was deferred
+	flushTimer   *time.Timer // under wireSem
 
 	pong struct {
 		pending atomic.Bool
@@ -276,8 +282,9 @@ func New(nc net.Conn, s Setup) *Conn {
 		c.rules.rsv = c.ext.RSV()
 	}
 	// Buffer sizes were checked above, so Reset cannot fail.
-	_ = c.fr.Reset(nc, make([]byte, o.ReadBufferSize), s.Buffered)
-	_ = c.fw.Reset(nc, make([]byte, o.WriteBufferSize))
+	c.sink.nc = nc
+	_ = c.fr.Reset(netSource{c}, make([]byte, o.ReadBufferSize), s.Buffered)
+	_ = c.fw.Reset(&c.sink, make([]byte, o.WriteBufferSize))
 	c.msg.c = c
 	c.streamed.c = c
 	c.mw.c = c

@@ -35,13 +35,27 @@ func Example_echo() {
 	typ, msg, _ := cli.ReadMessage(ctx, nil)
 	fmt.Println(typ, string(msg))
 
-	go cli.Close(conn.StatusNormalClosure, "done")
-	_, _, err := cli.ReadMessage(ctx, nil)
-	var ce *conn.CloseError
-	fmt.Println(errors.As(err, &ce), ce.Code)
+	// Close runs the closing handshake: the server's loop answers it.
+	fmt.Println(cli.Close(conn.StatusNormalClosure, "done"))
 	// Output:
 	// text hello
-	// true normal closure
+	// <nil>
+}
+
+// A close from the peer ends ReadMessage with a *CloseError.
+func ExampleCloseError() {
+	a, b := net.Pipe()
+	srv := conn.New(a, conn.Setup{Role: conn.Server})
+	cli := conn.New(b, conn.Setup{Role: conn.Client})
+	defer cli.CloseNow()
+
+	go srv.Close(conn.StatusGoingAway, "restarting")
+	_, _, err := cli.ReadMessage(context.Background(), nil)
+	var ce *conn.CloseError
+	if errors.As(err, &ce) {
+		fmt.Println(ce.Code, ce.Reason)
+	}
+	// Output: going away restarting
 }
 
 func ExamplePreparedMessage() {

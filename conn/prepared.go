@@ -121,7 +121,7 @@ func (c *Conn) WritePrepared(ctx context.Context, pm *PreparedMessage) error {
 	}
 	_, err := c.fw.Write(f.frame)
 	if err == nil {
-		err = c.fw.Flush()
+		err = c.endMessage()
 	}
 	if err != nil {
 		c.writeFailed(err)

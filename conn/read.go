@@ -97,6 +97,7 @@ func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte
 		if len(dst) == cap(dst) {
 			if m.atEnd() {
 				m.open = false
+				c.moreInput.Store(c.fr.Buffered() > 0)
 				if m.text && !m.utf8.Complete() {
 					return 0, dst, c.fail(frame.ErrInvalidUTF8, nil)
 				}
@@ -219,6 +220,7 @@ func (m *messageReader) Read(p []byte) (int, error) {
 	switch {
 	case err == io.EOF:
 		m.open = false
+		c.moreInput.Store(c.fr.Buffered() > 0)
 		if m.text && !m.utf8.Complete() {
 			return n, c.fail(frame.ErrInvalidUTF8, nil)
 		}

@@ -109,7 +109,7 @@ func (c *Conn) writeFrame(h frame.Header, payload []byte, flush bool) error {
 	}
 	err := c.fw.WriteFrame(h, payload)
 	if err == nil && flush {
-		err = c.fw.Flush()
+		err = c.endMessage()
 	}
 	if err != nil {
 		c.writeFailed(err)

@@ -215,3 +215,34 @@ func TestReaderWriterAllocs(t *testing.T) {
 		t.Errorf("Reader allocs = %v, want 0", n)
 	}
 }
+
+// vectorRecorder records the calls a VectorWriter destination receives.
+type vectorRecorder struct {
+	bytes.Buffer
+	writes, vectors int
+}
+
+func (v *vectorRecorder) Write(p []byte) (int, error) { v.writes++; return v.Buffer.Write(p) }
+func (v *vectorRecorder) WriteVectors(a, b []byte) error {
+	v.vectors++
+	v.Buffer.Write(a)
+	v.Buffer.Write(b)
+	return nil
+}
+
+// A large unmasked payload goes out with the pending bytes in one call.
+func TestWriterVectors(t *testing.T) {
+	var dst vectorRecorder
+	w, _ := NewWriter(&dst, make([]byte, 64))
+	small := testFrame{Header{Fin: true, Opcode: OpText}, []byte("hi")}
+	big := testFrame{Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte{1}, 1000)}
+	w.WriteFrame(small.h, small.payload)
+	w.WriteFrame(big.h, big.payload)
+	w.Flush()
+	if dst.vectors != 1 || dst.writes != 0 {
+		t.Fatalf("%d vector writes, %d writes; want 1, 0", dst.vectors, dst.writes)
+	}
+	if want := encodeFrames([]testFrame{small, big}); !bytes.Equal(dst.Bytes(), want) {
+		t.Fatal("output differs from reference encoding")
+	}
+}

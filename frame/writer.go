@@ -31,6 +31,14 @@ func (w *Writer) Reset(dst io.Writer, buf []byte) error {
 	return nil
 }
 
+// VectorWriter is implemented by destinations that can write two slices
+// with one call, as writev does (net.Buffers over a TCP connection). Writer
+// uses it to send a buffered header and a large payload together. Either
+// all of a and b are written or an error is returned.
+type VectorWriter interface {
+	WriteVectors(a, b []byte) error
+}
+
 // Buffered returns the number of bytes waiting to be flushed.
 func (w *Writer) Buffered() int { return w.n }
 
@@ -45,7 +53,13 @@ func (w *Writer) WriteFrame(h Header, payload []byte) error {
 	}
 	w.n = len(AppendHeader(w.buf[:w.n], h))
 	if !h.Masked && len(payload) >= len(w.buf)-w.n {
-		// Too big to buffer: send what is pending, then the payload as is.
+		// Too big to buffer: send what is pending and the payload as is,
+		// in one call when the destination can take two slices at once.
+		if vw, ok := w.dst.(VectorWriter); ok {
+			err := vw.WriteVectors(w.buf[:w.n], payload)
+			w.n = 0
+			return err
+		}
 		if err := w.Flush(); err != nil {
 			return err
 		}

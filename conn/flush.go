@@ -1,0 +1,98 @@
+package conn
+
+import (
+	"net"
+	"time"
+)
+
+// Write batching.
+//
+// A Conn flushes its write buffer at the end of every message, unless the
+// reader already holds more input: then a reply to each of those messages
+// would cost a system call of its own, so the flush is deferred until the
+// reader is about to wait for the network, and the replies go out together
+// (as Netty flushes on read-complete). At depth 1 the reader never holds
+// more input, so nothing is deferred and no latency is added. A timer
+// bounds the deferral in case the application stops reading.
+
+// maxFlushDelay bounds how long a deferred flush can wait for the reader.
+const maxFlushDelay = 2 * time.Millisecond
+
+// netSource is the frame reader's source: it flushes deferred writes
+// before each read from the network.
+type netSource struct{ c *Conn }
+
+func (s netSource) Read(p []byte) (int, error) {
+	c := s.c
+	c.moreInput.Store(false)
+	if c.flushPending.Load() {
+		c.flushDeferred(false)
+	}
+	return c.nc.Read(p)
+}
+
+// netSink is the frame writer's destination. It sends a header and a large
+// payload with one writev where the connection supports it.
+type netSink struct {
+	nc   net.Conn
+	arr  [2][]byte
+	bufs net.Buffers
+}
+
+func (s *netSink) Write(p []byte) (int, error) { return s.nc.Write(p) }
+
+func (s *netSink) WriteVectors(a, b []byte) error {
+	s.arr = [2][]byte{a, b}
+	s.bufs = s.arr[:]
+	_, err := s.bufs.WriteTo(s.nc)
+	s.arr = [2][]byte{}
+	return err
+}
+
+// endMessage flushes at the end of a message, or defers the flush while
+// the reader holds more input. The caller holds the wire.
+func (c *Conn) endMessage() error {
+	if c.moreInput.Load() {
+		if !c.flushPending.Swap(true) {
+			c.armFlushTimer()
+		}
+		// The reader sets moreInput false before it checks flushPending;
+		// if it did so meanwhile, it may have missed our flag: flush here.
+		if c.moreInput.Load() {
+			return nil
+		}
+	}
+	c.flushPending.Store(false)
+	return c.fw.Flush()
+}
+
+// flushDeferred sends a deferred flush. From the reader it does not wait
+// for the wire: a writer holding it will flush when its message ends, since
+// the reader has cleared moreInput. From the timer it waits.
+func (c *Conn) flushDeferred(wait bool) {
+	if wait {
+		if !c.lockWire(0) {
+			return
+		}
+	} else {
+		select {
+		case c.wireSem <- struct{}{}:
+		default:
+			return
+		}
+	}
+	if c.flushPending.Swap(false) && c.writeErr == nil {
+		if err := c.fw.Flush(); err != nil {
+			c.writeFailed(err)
+		}
+	}
+	c.unlockWire()
+}
+
+func (c *Conn) armFlushTimer() {
+	if c.flushTimer == nil {
+		c.flushTimer = time.AfterFunc(maxFlushDelay, func() { c.flushDeferred(true) })
+		return
+	}
+	c.flushTimer.Reset(maxFlushDelay)
+}
