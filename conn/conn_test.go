@@ -620,3 +620,22 @@ func TestEchoAllocs(t *testing.T) {
 		srv.CloseNow()
 	}
 }
+
+// After a malformed close frame the server closes TCP at once: the peer has
+// closed and owes no reply (Autobahn 7.3.2, 7.5.1, 7.9.x).
+func TestMalformedCloseDropsTCPAtOnce(t *testing.T) {
+	c, p := newRawPeer(t, Client, &Options{CloseTimeout: time.Hour})
+	done := make(chan error, 1)
+	go func() { _, _, err := c.ReadMessage(context.Background(), nil); done <- err }()
+	go p.nc.Write(p.frame(true, frame.OpClose, []byte{0x03, 0xed})) // 1005 may not be sent
+	if code := p.expectClose(); code != StatusProtocolError {
+		t.Fatalf("close %v, want 1002", code)
+	}
+	p.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := p.nc.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("after our close: %v, want the server to close TCP (EOF)", err)
+	}
+	if err := <-done; !errors.Is(err, frame.ErrInvalidCloseCode) {
+		t.Fatalf("read error %v", err)
+	}
+}

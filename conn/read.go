@@ -294,6 +294,10 @@ func (c *Conn) handleControl() error {
 func (c *Conn) handleClose(p []byte) error {
 	code, reason, err := frame.ParseClosePayload(p)
 	if err != nil {
+		// The peer has closed, if malformedly: the closing handshake ends
+		// with our close carrying the error's code, and no reply is owed
+		// to us, so fail does not wait for one.
+		c.recordPeerClose(&CloseError{Code: frame.StatusProtocolError, Reason: "malformed close frame"})
 		return c.fail(err, nil)
 	}
 	ce := &CloseError{Code: code, Reason: reason}
@@ -350,6 +354,9 @@ func (c *Conn) fail(err error, cause error) error {
 	c.endRead(err)
 	c.writeClose(pe.Code, pe.Reason)
 	c.drainUntilClose()
+	if c.role == Client && c.hasPeerClose() {
+		c.awaitServerClose()
+	}
 	c.closeTCP(err)
 	return err
 }

@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/rfc6455/ws/frame"
@@ -145,8 +146,9 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	}
 	defer c.unlockWriter()
 	if c.ext != nil && c.compress.Load() {
-		c.mw.start(ctx, typ)
+		c.mw.frames.m = &c.mw
 		if enc := c.ext.EncodeMessage(&c.mw.frames, len(p)); enc != nil {
+			c.mw.start(ctx, typ)
 			c.mw.rsv = c.ext.RSV()
 			return c.mw.finish(enc, p)
 		}
@@ -191,6 +193,7 @@ type messageWriter struct {
 	op     frame.Opcode // opcode of the next frame
 	rsv    byte         // RSV bits of the first frame
 	buf    []byte       // pending payload of the next frame
+	bufp   *[]byte      // pooled backing of buf while a message is open
 	stream bool         // returned by NextWriter: Close releases the write lock
 	open   bool
 	enc    io.WriteCloser // extension encoder writing into frames, or nil
@@ -206,10 +209,8 @@ func (s *frameSink) Write(p []byte) (int, error) { return s.m.writeRaw(p) }
 func (m *messageWriter) start(ctx context.Context, typ MessageType) {
 	m.ctx, m.op, m.rsv, m.open, m.err, m.enc, m.stream = ctx, frame.Opcode(typ), 0, true, nil, nil, false
 	m.frames.m = m
-	if m.buf == nil {
-		m.buf = make([]byte, 0, m.frameSize())
-	}
-	m.buf = m.buf[:0]
+	m.bufp = getFrameBuf(m.frameSize())
+	m.buf = (*m.bufp)[:0]
 }
 
 func (m *messageWriter) frameSize() int {
@@ -224,8 +225,9 @@ func (m *messageWriter) frameSize() int {
 func (m *messageWriter) finish(enc io.WriteCloser, p []byte) error {
 	m.enc = enc
 	if _, err := enc.Write(p); err != nil {
-		return err
+		m.err = err
 	}
+	// Close even after an error, to release the message's buffer.
 	return m.Close()
 }
 
@@ -284,6 +286,9 @@ func (m *messageWriter) Close() error {
 	}
 	m.open = false
 	m.enc = nil
+	*m.bufp = m.buf[:0]
+	putFrameBuf(m.bufp)
+	m.buf, m.bufp = nil, nil
 	if m.stream {
 		m.c.unlockWriter()
 	}
@@ -357,4 +362,23 @@ func (c *Conn) writeControl(op frame.Opcode, p []byte, timeout time.Duration) er
 		return ErrClosed
 	}
 	return c.writeControlLocked(op, p)
+}
+
+// frameBufs holds the staging buffers of messages being written, so that
+// a Conn keeps none between messages. Buffers are pooled by capacity.
+var frameBufs sync.Map // int -> *sync.Pool of *[]byte
+
+func getFrameBuf(n int) *[]byte {
+	if p, ok := frameBufs.Load(n); ok {
+		if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
+			return b
+		}
+	}
+	b := make([]byte, 0, n)
+	return &b
+}
+
+func putFrameBuf(b *[]byte) {
+	p, _ := frameBufs.LoadOrStore(cap(*b), new(sync.Pool))
+	p.(*sync.Pool).Put(b)
 }

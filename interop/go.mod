@@ -8,6 +8,10 @@ require (
 	github.com/rfc6455/ws v0.0.0
 )
 
-require golang.org/x/net v0.62.0 // indirect
+require (
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/gobwas/ws v1.5.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+)
 
 replace github.com/rfc6455/ws => ../
