@@ -1,0 +1,277 @@
+package autobahn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rfc6455/ws/autobahn/cases"
+	"github.com/rfc6455/ws/autobahn/engine"
+)
+
+// UserAgent is what the suite calls itself in handshakes.
+const UserAgent = "AutobahnTestSuite-Go/1.0 (github.com/rfc6455/ws/autobahn)"
+
+// DefaultWatchdog is the suite's hard limit on one case run, beyond the
+// case's own waits (the longest is 1000 s in section 9.5).
+const DefaultWatchdog = 20 * time.Minute
+
+// Client runs the suite as a client against testee servers (the
+// original's fuzzingclient mode).
+type Client struct {
+	Spec *Spec
+	Set  *cases.Set
+	// Parallel is how many cases run at once against one server; section 9
+	// (performance) always runs one case at a time, after the others.
+	Parallel int
+	// Progress is told of each case done; nil for none.
+	Progress Progress
+	// Watchdog bounds one case run; 0 means DefaultWatchdog.
+	Watchdog time.Duration
+	// DialTimeout bounds the TCP (and TLS) connect; 0 means 5 s.
+	DialTimeout time.Duration
+}
+
+type wsURL struct {
+	secure   bool
+	host     string // as in the Host header (IPv6 in brackets)
+	dialHost string
+	port     int
+	resource string
+}
+
+func parseWSURL(s string) (wsURL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return wsURL{}, err
+	}
+	var w wsURL
+	switch u.Scheme {
+	case "ws":
+		w.port = 80
+	case "wss":
+		w.secure, w.port = true, 443
+	default:
+		return w, fmt.Errorf("%s: scheme must be ws or wss", s)
+	}
+	if u.Fragment != "" {
+		return w, fmt.Errorf("%s: fragment not allowed", s)
+	}
+	w.dialHost = u.Hostname()
+	w.host = w.dialHost
+	if strings.Contains(w.host, ":") {
+		w.host = "[" + w.host + "]"
+	}
+	if p := u.Port(); p != "" {
+		if w.port, err = strconv.Atoi(p); err != nil {
+			return w, err
+		}
+	}
+	w.resource = u.EscapedPath()
+	if w.resource == "" {
+		w.resource = "/"
+	}
+	if u.RawQuery != "" {
+		w.resource += "?" + u.RawQuery
+	}
+	return w, nil
+}
+
+// Run runs the selected cases against every server in the spec and adds
+// their results to results. A server that cannot be reached is given up
+// with an error, as in the original; the other servers still run.
+func (c *Client) Run(ctx context.Context, results *Results) error {
+	ids, err := c.Spec.SelectCases(c.Set)
+	if err != nil {
+		return err
+	}
+	excluded, err := c.Spec.agentExcluder()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	total := len(ids) * len(c.Spec.Servers)
+	var done atomic.Int64
+	for _, srv := range c.Spec.Servers {
+		if err := c.runServer(ctx, srv, ids, excluded, results, &done, total); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", srv.URL, err))
+		}
+	}
+	if c.Progress != nil {
+		c.Progress.Done()
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Client) runServer(ctx context.Context, srv ServerSpec, ids []string, excluded func(string, string) bool,
+	results *Results, done *atomic.Int64, total int) error {
+	u, err := parseWSURL(srv.URL)
+	if err != nil {
+		return err
+	}
+	opts, err := options(c.Spec.Options, srv.Options)
+	if err != nil {
+		return err
+	}
+	var parallel, serial []string
+	for _, id := range ids {
+		if srv.Agent != "" && excluded(srv.Agent, id) {
+			done.Add(1)
+			continue
+		}
+		if c.Set.ByID(id).Section() == "9" {
+			serial = append(serial, id)
+		} else {
+			parallel = append(parallel, id)
+		}
+	}
+	// Like the original, a server that refuses a connection is given up:
+	// its remaining cases are not run.
+	var firstErr error
+	var unreachable atomic.Bool
+	var errOnce sync.Once
+	run := func(id string) {
+		if ctx.Err() == nil && !unreachable.Load() {
+			if err := c.runCase(ctx, srv, u, opts, id, excluded, results); err != nil {
+				unreachable.Store(true)
+				errOnce.Do(func() { firstErr = err })
+			}
+		}
+		n := done.Add(1)
+		if c.Progress != nil {
+			c.Progress.Progress(int(n), total, id, srv.URL)
+		}
+	}
+	p := max(c.Parallel, 1)
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range p {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				run(id)
+			}
+		}()
+	}
+	for _, id := range parallel {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	for _, id := range serial {
+		run(id)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
+}
+
+func (c *Client) dial(ctx context.Context, srv ServerSpec, u wsURL) (net.Conn, error) {
+	timeout := c.DialTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	d := net.Dialer{Timeout: timeout}
+	addr := net.JoinHostPort(u.dialHost, strconv.Itoa(u.port))
+	if !u.secure {
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	name := srv.Hostname
+	if name == "" {
+		name = u.dialHost
+	}
+	// Like the original, the suite does not verify the testee's
+	// certificate: it tests WebSocket, not the PKI.
+	td := tls.Dialer{NetDialer: &d, Config: &tls.Config{ServerName: name, InsecureSkipVerify: true}}
+	return td.DialContext(ctx, "tcp", addr)
+}
+
+func (c *Client) runCase(ctx context.Context, srv ServerSpec, u wsURL, opts engine.Options, id string,
+	excluded func(string, string) bool, results *Results) error {
+	// With many cases starting at once a busy testee can refuse a
+	// connection now and then; try a few times before giving up on it.
+	var conn net.Conn
+	var err error
+	for attempt := range 3 {
+		if conn, err = c.dial(ctx, srv, u); err == nil || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	wd := c.Watchdog
+	if wd == 0 {
+		wd = DefaultWatchdog
+	}
+	runSession(conn, engine.Config{
+		IsServer:  false,
+		Options:   opts,
+		Case:      c.Set.ByID(id),
+		CaseIndex: c.Set.Index(id),
+		Agent:     srv.Agent,
+		Host:      u.host,
+		Port:      u.port,
+		Resource:  u.resource,
+		Origin:    srv.Origin,
+		Protocols: srv.Protocols,
+		UserAgent: UserAgent,
+		Skip:      excluded,
+		Done:      results.Add,
+	}, wd)
+	return nil
+}
+
+// Progress reports cases as they finish.
+type Progress interface {
+	Progress(done, total int, id, testee string)
+	Done()
+}
+
+// LineProgress writes progress to W: on a terminal, one line rewritten in
+// place; otherwise a line every Every cases (default 50).
+type LineProgress struct {
+	W        io.Writer
+	Terminal bool
+	Every    int
+
+	mu sync.Mutex
+}
+
+// Progress reports that done of total cases have finished, id last.
+func (p *LineProgress) Progress(done, total int, id, testee string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.Terminal {
+		fmt.Fprintf(p.W, "\r[%d/%d] %-10s %s\033[K", done, total, id, testee)
+		return
+	}
+	every := p.Every
+	if every <= 0 {
+		every = 50
+	}
+	if done%every == 0 || done == total {
+		fmt.Fprintf(p.W, "[%d/%d] %s %s\n", done, total, id, testee)
+	}
+}
+
+// Done ends the progress output.
+func (p *LineProgress) Done() {
+	if p.Terminal {
+		fmt.Fprintln(p.W)
+	}
+}

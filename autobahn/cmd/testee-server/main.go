@@ -1,0 +1,46 @@
+// Command testee-server is the project's WebSocket echo server as a testee
+// for the classic Autobahn workflow: start it, then point a fuzzingclient
+// spec at it.
+//
+//	go run ./autobahn/cmd/testee-server -addr 127.0.0.1:9001
+//	go run ./autobahn/cmd/wstest -m fuzzingclient -s spec.json
+//
+// With -compress (the default) it accepts permessage-deflate offers;
+// -compress=false declines them. It echoes every message with its opcode at every path and accepts any
+// Origin: it is a test server, never to be exposed to browsers.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/deflate"
+	"github.com/rfc6455/ws/internal/echo"
+	"github.com/rfc6455/ws/server"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9001", "address to serve on")
+	compress := flag.Bool("compress", true, "accept permessage-deflate offers (RFC 7692)")
+	flag.Parse()
+	opts := &server.AcceptOptions{Conn: &conn.Options{}}
+	if *compress {
+		opts.Compression = &deflate.ServerOptions{}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testee-server:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("testee-server: serving on ws://%s/\n", ln.Addr())
+	srv := &http.Server{Handler: echo.Handler(opts), ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.Serve(ln); err != nil {
+		fmt.Fprintln(os.Stderr, "testee-server:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rfc6455/ws/autobahn"
+	"github.com/rfc6455/ws/autobahn/cases"
+	"github.com/rfc6455/ws/autobahn/report"
+	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/deflate"
+	"github.com/rfc6455/ws/internal/echo"
+	"github.com/rfc6455/ws/server"
+)
+
+// The project's own testees, from internal/echo (the endpoint of
+// examples/echo), with permessage-deflate negotiated when compress is set.
+
+// ownEchoHandler returns an HTTP handler that upgrades to WebSocket and
+// echoes every message with its opcode until the peer closes.
+func ownEchoHandler(compress bool) (http.Handler, error) {
+	opts := &server.AcceptOptions{Conn: &conn.Options{}}
+	if compress {
+		opts.Compression = &deflate.ServerOptions{}
+	}
+	return echo.Handler(opts), nil
+}
+
+// ownEchoClient connects to url, echoes every message with its opcode
+// until the peer closes, answers the close, and returns nil on a clean
+// close.
+func ownEchoClient(ctx context.Context, url string, compress bool) error {
+	opts := &client.DialOptions{Conn: &conn.Options{}}
+	if compress {
+		opts.Compression = &deflate.ClientOptions{}
+	}
+	return echo.RunClient(ctx, url, opts)
+}
+
+const (
+	ownServerAgent = "rfc6455-ws-server"
+	ownClientAgent = "rfc6455-ws-client"
+)
+
+// projectJob runs the suite against the project's own server and client.
+func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
+	patterns := []string{"1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*", "12.*", "13.*"}
+	if f.all {
+		patterns = append(patterns, "9.*")
+	}
+	expDir := f.expected
+	if expDir == "" {
+		expDir = filepath.Join("autobahn", "testdata")
+	}
+	handler, err := ownEchoHandler(f.compress)
+	if err != nil {
+		return 2, err
+	}
+
+	// 1. The suite as client against our echo server.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 2, err
+	}
+	hs := &http.Server{Handler: handler}
+	go hs.Serve(ln)
+	defer hs.Close()
+	out := "reports"
+	if f.outdir != "" {
+		out = f.outdir
+	}
+	spec := &autobahn.Spec{OutDir: filepath.Join(out, "servers"), Cases: patterns,
+		Servers: []autobahn.ServerSpec{{Agent: ownServerAgent, URL: "ws://" + ln.Addr().String()}}}
+	res := autobahn.NewResults()
+	start := time.Now()
+	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress()}
+	if err := c.Run(ctx, res); err != nil {
+		return 2, err
+	}
+	serverSnap := res.Snapshot()
+	if err := report.Write(spec.OutDir, set, serverSnap); err != nil {
+		return 2, err
+	}
+	fmt.Printf("server side: %s, reports in %s\n", time.Since(start).Round(time.Millisecond), spec.OutDir)
+
+	// 2. Our testee client against the suite as server.
+	fln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 2, err
+	}
+	srv := &autobahn.Server{Spec: &autobahn.Spec{OutDir: filepath.Join(out, "clients"), Cases: patterns}, Set: set}
+	ids, err := srv.Cases()
+	if err != nil {
+		return 2, err
+	}
+	go srv.Serve(fln)
+	defer srv.Close()
+	start = time.Now()
+	base := "ws://" + fln.Addr().String()
+	if err := runTesteeClient(ctx, base, ownClientAgent, ids, set, f.parallel, f.compress); err != nil {
+		return 2, err
+	}
+	if err := srv.WriteReports(); err != nil {
+		return 2, err
+	}
+	clientSnap := srv.Results.Snapshot()
+	fmt.Printf("client side: %s, reports in %s\n", time.Since(start).Round(time.Millisecond), srv.OutDir)
+
+	s1, err := verdict(serverSnap, filepath.Join(expDir, "expected-server.json"), f.update)
+	if err != nil {
+		return s1, err
+	}
+	s2, err := verdict(clientSnap, filepath.Join(expDir, "expected-client.json"), f.update)
+	if err != nil {
+		return s2, err
+	}
+	return max(s1, s2), nil
+}
+
+// runTesteeClient runs every case with the project's client, like a
+// classic testee client would (one /runCase connection per case), several
+// at once; section 9 cases run one at a time.
+func runTesteeClient(ctx context.Context, base, agent string, ids []string, set *cases.Set, parallel int, compress bool) error {
+	var serial []int
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range max(parallel, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range work {
+				ownEchoClient(ctx, base+"/runCase?case="+strconv.Itoa(n)+"&agent="+agent, compress)
+			}
+		}()
+	}
+	for i, id := range ids {
+		if set.ByID(id).Section() == "9" {
+			serial = append(serial, i+1)
+			continue
+		}
+		work <- i + 1
+	}
+	close(work)
+	wg.Wait()
+	for _, n := range serial {
+		ownEchoClient(ctx, base+"/runCase?case="+strconv.Itoa(n)+"&agent="+agent, compress)
+	}
+	return ctx.Err()
+}
