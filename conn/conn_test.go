@@ -639,3 +639,17 @@ func TestMalformedCloseDropsTCPAtOnce(t *testing.T) {
 		t.Fatalf("read error %v", err)
 	}
 }
+
+// With no read limit, a header announcing an enormous frame costs no more
+// than maxPrealloc before its payload arrives, and never panics.
+func TestNoLimitHugeHeader(t *testing.T) {
+	c, p := newRawPeer(t, Client, &Options{ReadLimit: -1, CloseTimeout: time.Second})
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadMessage(context.Background(), nil); errc <- err }()
+	p.send(frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Length: 1 << 62}))
+	p.nc.Close()
+	var ce *CloseError
+	if err := <-errc; !errors.As(err, &ce) || ce.Code != StatusAbnormalClosure {
+		t.Fatalf("err = %v, want 1006", err)
+	}
+}

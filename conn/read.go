@@ -89,8 +89,10 @@ func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte
 		return 0, dst, err
 	}
 	m := &c.msg
-	if h := c.rules.size; c.rules.counts && m.lastSeen && int64(cap(dst)-len(dst)) < h {
-		// A single-frame message of known size: grow once.
+	if h := min(c.rules.size, maxPrealloc); c.rules.counts && m.lastSeen && int64(cap(dst)-len(dst)) < h {
+		// A single-frame message of known size: grow once, up to
+		// maxPrealloc; past that, grow only as payload arrives, so a
+		// header alone cannot make us reserve memory.
 		dst = growBytes(dst, int(h))
 	}
 	for {
@@ -120,6 +122,10 @@ func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte
 		}
 	}
 }
+
+// maxPrealloc bounds the room ReadMessage reserves for a message before its
+// payload has arrived.
+const maxPrealloc = 64 << 10
 
 // growBytes returns b with room for at least n more bytes.
 func growBytes(b []byte, n int) []byte {
