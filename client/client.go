@@ -349,12 +349,11 @@ func (o *DialOptions) handshake(nc net.Conn, req *http.Request, key string, offe
 		p, _ := br.Peek(n)
 		buffered = bytes.Clone(p)
 	}
-	if err := nc.SetDeadline(time.Time{}); err != nil {
-		if ext != nil {
-			ext.Close()
-		}
-		return nil, resp, fmt.Errorf("client: %w", err)
-	}
+	// Clear the handshake deadline. It fails only when the connection is
+	// already gone, and then the server may still have said everything it
+	// meant to (a message and a close, already in buffered): the Conn
+	// delivers that first and reports the broken connection after.
+	nc.SetDeadline(time.Time{})
 	return conn.New(nc, conn.Setup{
 		Role:        conn.Client,
 		Subprotocol: hs.Protocol,
