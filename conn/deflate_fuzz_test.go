@@ -3,15 +3,11 @@ package conn
 import (
 	"bytes"
 	"compress/flate"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/rfc6455/ws/deflate"
@@ -118,51 +114,11 @@ func referenceReceiveDeflate(in []byte, server, takeover bool, limit int) (out o
 // receiveDeflate feeds in to a Conn that negotiated permessage-deflate
 // (15-bit windows, the peer's context takeover as given) over net.Pipe.
 func receiveDeflate(t *testing.T, in []byte, server, takeover bool, limit int) outcome {
-	a, b := net.Pipe()
-	role := Client
-	if server {
-		role = Server
-	}
 	ext := deflate.NewSession(deflate.Config{
 		CompressWindowBits: 15, CompressContextTakeover: true,
 		DecompressWindowBits: 15, DecompressContextTakeover: takeover, Level: deflate.BestSpeed,
 	})
-	c := New(a, Setup{Role: role, Extension: ext, Options: &Options{ReadLimit: int64(limit), CloseTimeout: 100 * time.Millisecond, ReadBufferSize: 64}})
-	var peer sync.WaitGroup
-	defer func() {
-		c.CloseNow()
-		leak := time.AfterFunc(5*time.Second, func() { panic("peer goroutines blocked after CloseNow") })
-		peer.Wait()
-		leak.Stop()
-	}()
-	peer.Go(func() {
-		b.Write(in)
-		b.Close()
-	})
-	peer.Go(func() { io.Copy(io.Discard, b) })
-	done := time.AfterFunc(5*time.Second, func() { c.CloseNow() })
-	defer done.Stop()
-	var out outcome
-	for {
-		typ, msg, err := c.ReadMessage(context.Background(), nil)
-		if err == nil {
-			out.msgs = append(out.msgs, fmt.Sprintf("%v:%s", frame.Opcode(typ), msg))
-			continue
-		}
-		var pe *frame.ProtocolError
-		var ce *CloseError
-		switch {
-		case errors.As(err, &pe):
-			out.end = fmt.Sprintf("fail %d", pe.Code)
-		case errors.As(err, &ce) && ce.Code == StatusAbnormalClosure:
-			out.end = "abnormal"
-		case errors.As(err, &ce):
-			out.end = fmt.Sprintf("close %d", ce.Code)
-		default:
-			t.Fatalf("untyped error %v for % x", err, in)
-		}
-		return out
-	}
+	return receiveWith(t, in, server, ext, limit)
 }
 
 // FuzzReadPathDeflate feeds arbitrary byte streams to a server and a

@@ -116,12 +116,17 @@ func utf8Completable(p []byte) bool {
 
 // receive feeds in to a real Conn over net.Pipe and records its outcome.
 func receive(t *testing.T, in []byte, server bool, limit int) outcome {
+	return receiveWith(t, in, server, nil, limit)
+}
+
+// receiveWith is receive for a Conn that negotiated ext (nil: none).
+func receiveWith(t *testing.T, in []byte, server bool, ext Extension, limit int) outcome {
 	a, b := net.Pipe()
 	role := Client
 	if server {
 		role = Server
 	}
-	c := New(a, Setup{Role: role, Options: &Options{ReadLimit: int64(limit), CloseTimeout: 100 * time.Millisecond, ReadBufferSize: 64}})
+	c := New(a, Setup{Role: role, Extension: ext, Options: &Options{ReadLimit: int64(limit), CloseTimeout: 100 * time.Millisecond, ReadBufferSize: 64}})
 	var peer sync.WaitGroup
 	defer func() {
 		// Once the Conn is closed, nothing may stay blocked on it.

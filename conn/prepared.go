@@ -20,7 +20,7 @@ type PreparedMessage struct {
 	data []byte
 
 	mu    sync.Mutex
-	forms []preparedForm // one per encoding in use; few in practice
+	forms []*preparedForm // one per encoding in use; few in practice
 }
 
 // preparedForm is the message under one encoding: key 0 with plain true is
@@ -59,12 +59,12 @@ func (pm *PreparedMessage) form(enc preparedEncoder, key uint32, rsv byte) *prep
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
 	plain := enc == nil
-	for i := range pm.forms {
-		if f := &pm.forms[i]; f.plain == plain && f.key == key {
+	for _, f := range pm.forms {
+		if f.plain == plain && f.key == key {
 			return f
 		}
 	}
-	f := preparedForm{key: key, plain: plain, payload: pm.data}
+	f := &preparedForm{key: key, plain: plain, payload: pm.data}
 	h := frame.Header{Fin: true, Opcode: frame.Opcode(pm.typ)}
 	if enc != nil {
 		if p := enc.EncodePrepared(nil, pm.data); p != nil {
@@ -75,7 +75,7 @@ func (pm *PreparedMessage) form(enc preparedEncoder, key uint32, rsv byte) *prep
 	h.Length = int64(len(f.payload))
 	f.frame = append(frame.AppendHeader(make([]byte, 0, h.Size()+len(f.payload)), h), f.payload...)
 	pm.forms = append(pm.forms, f)
-	return &pm.forms[len(pm.forms)-1]
+	return f
 }
 
 // WritePrepared sends pm as one message.
