@@ -14,21 +14,54 @@ func maskReference(key [4]byte, pos int, p []byte) int {
 	return (pos + len(p)) & 3
 }
 
+// maskImpls runs f once with the assembly loop (where this machine has it)
+// and once with the pure-Go loop, so both are checked on every machine
+// that runs the tests.
+func maskImpls(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	detected := useAVX2
+	defer func() { useAVX2 = detected }()
+	for _, asm := range []bool{true, false} {
+		if asm && !detected {
+			continue // no assembly here: the pure-Go run below covers Mask
+		}
+		useAVX2 = asm
+		name := "purego"
+		if asm {
+			name = "avx2"
+		}
+		t.Run(name, f)
+	}
+}
+
 func TestMaskMatchesReference(t *testing.T) {
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
-	src := make([]byte, 300)
+	src := make([]byte, 1100)
 	for i := range src {
 		src[i] = byte(i * 7)
 	}
-	for n := 0; n <= len(src); n++ {
-		for pos := range 4 {
-			got, want := bytes.Clone(src[:n]), bytes.Clone(src[:n])
-			gp, wp := Mask(key, pos, got), maskReference(key, pos, want)
-			if !bytes.Equal(got, want) || gp != wp {
-				t.Fatalf("len %d pos %d: Mask differs from reference", n, pos)
+	maskImpls(t, func(t *testing.T) {
+		// Every length up to 300 (the word loops' and the 32- and 128-byte
+		// assembly loops' edges), then a longer stretch, each at every key
+		// position and at every start offset modulo 32.
+		for n := 0; n <= len(src)-32; n++ {
+			if n > 300 && n%61 != 0 {
+				continue
+			}
+			for off := range 32 {
+				if n > 300 && off%7 != 0 {
+					continue
+				}
+				for pos := range 4 {
+					got, want := bytes.Clone(src[:off+n]), bytes.Clone(src[:off+n])
+					gp, wp := Mask(key, pos, got[off:]), maskReference(key, pos, want[off:])
+					if !bytes.Equal(got, want) || gp != wp {
+						t.Fatalf("len %d offset %d pos %d: Mask differs from reference", n, off, pos)
+					}
+				}
 			}
 		}
-	}
+	})
 }
 
 // Masking a payload in arbitrary chunks equals masking it at once.
@@ -51,9 +84,11 @@ func TestMaskChunked(t *testing.T) {
 
 func TestMaskAllocs(t *testing.T) {
 	p := make([]byte, 1024)
-	if n := testing.AllocsPerRun(100, func() { Mask([4]byte{1, 2, 3, 4}, 1, p) }); n != 0 {
-		t.Errorf("Mask allocs = %v, want 0", n)
-	}
+	maskImpls(t, func(t *testing.T) {
+		if n := testing.AllocsPerRun(100, func() { Mask([4]byte{1, 2, 3, 4}, 1, p) }); n != 0 {
+			t.Errorf("Mask allocs = %v, want 0", n)
+		}
+	})
 }
 
 var benchSizes = []int{16, 1 << 10, 64 << 10, 1 << 20}
@@ -70,7 +105,16 @@ func sizeName(n int) string {
 
 // BenchmarkMask sits beside BenchmarkCopy: copy() of the same size is the
 // physical limit a masking loop can approach.
-func BenchmarkMask(b *testing.B) {
+// BenchmarkMaskPureGo is the fallback loop on the same machine, for
+// comparison with BenchmarkMask where the assembly is in use.
+func BenchmarkMask(b *testing.B) { benchmarkMask(b, useAVX2) }
+
+func BenchmarkMaskPureGo(b *testing.B) { benchmarkMask(b, false) }
+
+func benchmarkMask(b *testing.B, asm bool) {
+	detected := useAVX2
+	defer func() { useAVX2 = detected }()
+	useAVX2 = asm
 	for _, n := range benchSizes {
 		b.Run(sizeName(n), func(b *testing.B) {
 			p := make([]byte, n)
