@@ -115,16 +115,24 @@ type heapGrowth struct{ inuse, alloc float64 }
 // Sec-WebSocket-Extensions response every connection must get.
 func heapPerConnection(t *testing.T, n int, srv *deflate.ServerOptions, cli *deflate.ClientOptions, answer string) heapGrowth {
 	t.Helper()
-	var handlers sync.WaitGroup
-	h := echo.Handler(&server.AcceptOptions{Compression: srv})
+	// echo.Handler's way (the handler returns, a goroutine serves the
+	// Conn), with the goroutines counted: each measurement must start
+	// after the previous one's server connections are gone.
+	var loops sync.WaitGroup
+	sopts := &server.AcceptOptions{Compression: srv}
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		handlers.Add(1)
-		defer handlers.Done()
-		h.ServeHTTP(w, r)
+		c, err := server.Accept(w, r, sopts)
+		if err != nil {
+			return
+		}
+		loops.Go(func() {
+			defer c.CloseNow()
+			echo.Loop(context.Background(), c)
+		})
 	}))
 	defer func() {
 		s.Close()
-		handlers.Wait()
+		loops.Wait()
 	}()
 	url := "ws" + strings.TrimPrefix(s.URL, "http")
 	opts := &client.DialOptions{Proxy: client.NoProxy, Compression: cli}
@@ -187,4 +195,31 @@ func chatLines(n int) [][]byte {
 		msgs[i] = fmt.Appendf(nil, `{"seq":%d,"room":"general","user":"user%d","text":%q}`, i, i%5, text.String())
 	}
 	return msgs
+}
+
+// TestIdleMemoryPerConnection checks that an idle connection holds no read
+// or write buffer (issue 5): the heap that 1,000 idle loopback connections
+// hold, client and server endpoint together, after each exchanged four
+// messages, is measured as in TestCompressionMemoryPerConnection. What
+// remains per connection is two Conn structs (about 1.8 KiB each), the
+// sockets' descriptors and addresses, the server goroutine's echo buffer
+// (up to 1 KiB after these messages) and the client's handshake response;
+// one 4 KiB buffer held by either endpoint would break the budget.
+// Goroutine stacks are not heap: the server's echo goroutine, parked in a
+// read, adds its stack on top (see bench/RESULTS.md for RSS figures).
+func TestIdleMemoryPerConnection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 2,000 loopback connections")
+	}
+	if raceBuild() {
+		t.Skip("heap figures are not meaningful under the race detector")
+	}
+	const n, budget = 1000, 7 << 10
+	heapPerConnection(t, n, nil, nil, "") // warm-up, as in TestCompressionMemoryPerConnection
+	got := heapPerConnection(t, n, nil, nil, "")
+	t.Logf("per idle connection (both endpoints): HeapAlloc %.0f B (%.1f KiB), HeapInuse %.0f B; budget %d B",
+		got.alloc, got.alloc/1024, got.inuse, budget)
+	if got.alloc > budget {
+		t.Errorf("HeapAlloc grew by %.0f bytes per idle connection, over the budget of %d", got.alloc, budget)
+	}
 }

@@ -78,7 +78,11 @@ type Options struct {
 
 	// ReadBufferSize and WriteBufferSize size the fixed buffers between the
 	// Conn and the network (default 4 KiB each). Larger buffers mean fewer
-	// system calls for large messages and more memory per connection.
+	// system calls for large messages. A quiet connection holds neither:
+	// they are taken from pools shared by all connections while bytes
+	// flow and given back when the connection waits (on a TLS connection,
+	// or any net.Conn other than *net.TCPConn and *net.UnixConn, the read
+	// buffer is held for the connection's life).
 	ReadBufferSize  int
 	WriteBufferSize int
 
@@ -197,13 +201,18 @@ type Conn struct {
 		h      frame.Header
 		n      int // payload bytes read so far
 	}
-	readErr   error // sticky failure of the read side
-	readEnded bool  // the read side has given up the extension
+	readErr   error   // sticky failure of the read side
+	readEnded bool    // the read side has given up the extension
+	rbuf      *[]byte // pooled backing of fr's buffer; nil while none is held
+	rpool     *sync.Pool
+	raw       rawReader // waits for input without a buffer (buffers.go)
 
 	// Write side.
 	writeSem chan struct{} // held by the writer of a message
 	wireSem  chan struct{} // held while frames go onto the wire
 	fw       frame.Writer
+	wbuf     *[]byte // pooled backing of fw's buffer, under wireSem; nil while none is held
+	wpool    *sync.Pool
 	mw       messageWriter
 	keys     maskKeys
 	writeErr error       // sticky failure of the write side, under wireSem
@@ -281,10 +290,22 @@ func New(nc net.Conn, s Setup) *Conn {
 	if c.ext != nil {
 		c.rules.rsv = c.ext.RSV()
 	}
-	// Buffer sizes were checked above, so Reset cannot fail.
+	// Buffer sizes were checked above, so Reset cannot fail. Both buffers
+	// come from pools and go back while the connection is quiet
+	// (buffers.go); the write buffer goes back at once.
 	c.sink.nc = nc
-	_ = c.fr.Reset(netSource{c}, make([]byte, o.ReadBufferSize), s.Buffered)
-	_ = c.fw.Reset(&c.sink, make([]byte, o.WriteBufferSize))
+	c.rpool, c.wpool = poolFor(o.ReadBufferSize), poolFor(o.WriteBufferSize)
+	c.rbuf = getBuf(c.rpool, o.ReadBufferSize)
+	_ = c.fr.Reset(netSource{c}, (*c.rbuf)[:cap(*c.rbuf)], s.Buffered)
+	c.wbuf = getBuf(c.wpool, o.WriteBufferSize)
+	_ = c.fw.Reset(&c.sink, (*c.wbuf)[:cap(*c.wbuf)])
+	c.releaseWriteBuf()
+	c.initRawRead(len(s.Buffered))
+	if c.raw.rc != nil && c.fr.Detach() != nil {
+		// Nothing buffered: the first read takes a buffer when bytes arrive.
+		putBuf(c.rpool, c.rbuf)
+		c.rbuf = nil
+	}
 	c.msg.c = c
 	c.streamed.c = c
 	c.mw.c = c

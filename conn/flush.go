@@ -23,12 +23,8 @@ const maxFlushDelay = 2 * time.Millisecond
 type netSource struct{ c *Conn }
 
 func (s netSource) Read(p []byte) (int, error) {
-	c := s.c
-	c.moreInput.Store(false)
-	if c.flushPending.Load() {
-		c.flushDeferred(false)
-	}
-	return c.nc.Read(p)
+	s.c.beforeNetRead()
+	return s.c.nc.Read(p)
 }
 
 // netSink is the frame writer's destination. It sends a header and a large
@@ -74,12 +70,8 @@ func (c *Conn) flushDeferred(wait bool) {
 		if !c.lockWire(0) {
 			return
 		}
-	} else {
-		select {
-		case c.wireSem <- struct{}{}:
-		default:
-			return
-		}
+	} else if !c.tryLockWire() {
+		return
 	}
 	if c.flushPending.Swap(false) && c.writeErr == nil {
 		if err := c.fw.Flush(); err != nil {

@@ -99,7 +99,7 @@ func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte
 		if len(dst) == cap(dst) {
 			if m.atEnd() {
 				m.open = false
-				c.moreInput.Store(c.fr.Buffered() > 0)
+				c.messageEnded()
 				if m.text && !m.utf8.Complete() {
 					return 0, dst, c.fail(frame.ErrInvalidUTF8, nil)
 				}
@@ -171,7 +171,7 @@ func (c *Conn) nextDataFrame(want frameKind) (frame.Header, error) {
 			}
 			continue
 		}
-		h, err := c.fr.NextHeader()
+		h, err := c.nextHeader()
 		if err != nil {
 			return h, c.readFailed(err)
 		}
@@ -226,7 +226,7 @@ func (m *messageReader) Read(p []byte) (int, error) {
 	switch {
 	case err == io.EOF:
 		m.open = false
-		c.moreInput.Store(c.fr.Buffered() > 0)
+		c.messageEnded()
 		if m.text && !m.utf8.Complete() {
 			return n, c.fail(frame.ErrInvalidUTF8, nil)
 		}
@@ -376,7 +376,7 @@ func (c *Conn) drainUntilClose() {
 	}
 	c.nc.SetReadDeadline(deadlineIn(c.opts.CloseTimeout))
 	for {
-		h, err := c.fr.NextHeader()
+		h, err := c.nextHeader()
 		if err != nil {
 			return
 		}

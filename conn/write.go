@@ -3,7 +3,6 @@ package conn
 import (
 	"context"
 	"io"
-	"sync"
 	"time"
 
 	"github.com/rfc6455/ws/frame"
@@ -38,10 +37,8 @@ func (c *Conn) unlockWriter() {
 // lockWire takes the lock on the wire, waiting at most timeout (0: no
 // bound). It reports whether it got it.
 func (c *Conn) lockWire(timeout time.Duration) bool {
-	select {
-	case c.wireSem <- struct{}{}:
+	if c.tryLockWire() {
 		return true
-	default:
 	}
 	var expired <-chan time.Time
 	if timeout > 0 {
@@ -51,6 +48,7 @@ func (c *Conn) lockWire(timeout time.Duration) bool {
 	}
 	select {
 	case c.wireSem <- struct{}{}:
+		c.attachWriteBuf()
 		return true
 	case <-expired:
 		return false
@@ -62,7 +60,7 @@ func (c *Conn) lockWire(timeout time.Duration) bool {
 // unlockWire releases the wire and sends a pong the reader queued while the
 // wire was busy.
 func (c *Conn) unlockWire() {
-	<-c.wireSem
+	c.releaseWire()
 	if c.pong.pending.Load() {
 		c.flushPong()
 	}
@@ -209,7 +207,8 @@ func (s *frameSink) Write(p []byte) (int, error) { return s.m.writeRaw(p) }
 func (m *messageWriter) start(ctx context.Context, typ MessageType) {
 	m.ctx, m.op, m.rsv, m.open, m.err, m.enc, m.stream = ctx, frame.Opcode(typ), 0, true, nil, nil, false
 	m.frames.m = m
-	m.bufp = getFrameBuf(m.frameSize())
+	n := m.frameSize()
+	m.bufp = getBuf(poolFor(n), n)
 	m.buf = (*m.bufp)[:0]
 }
 
@@ -287,7 +286,7 @@ func (m *messageWriter) Close() error {
 	m.open = false
 	m.enc = nil
 	*m.bufp = m.buf[:0]
-	putFrameBuf(m.bufp)
+	putBuf(poolFor(cap(*m.bufp)), m.bufp)
 	m.buf, m.bufp = nil, nil
 	if m.stream {
 		m.c.unlockWriter()
@@ -311,9 +310,7 @@ func (c *Conn) queuePong(p []byte) {
 // holder sends it in unlockWire.
 func (c *Conn) flushPong() {
 	for c.pong.pending.Load() {
-		select {
-		case c.wireSem <- struct{}{}:
-		default:
+		if !c.tryLockWire() {
 			return
 		}
 		if c.pong.pending.Swap(false) && c.writeErr == nil && !c.closeSentLocked() {
@@ -323,7 +320,7 @@ func (c *Conn) flushPong() {
 			c.pong.mu.Unlock()
 			c.writeControlLocked(frame.OpPong, p)
 		}
-		<-c.wireSem
+		c.releaseWire()
 	}
 }
 
@@ -362,23 +359,4 @@ func (c *Conn) writeControl(op frame.Opcode, p []byte, timeout time.Duration) er
 		return ErrClosed
 	}
 	return c.writeControlLocked(op, p)
-}
-
-// frameBufs holds the staging buffers of messages being written, so that
-// a Conn keeps none between messages. Buffers are pooled by capacity.
-var frameBufs sync.Map // int -> *sync.Pool of *[]byte
-
-func getFrameBuf(n int) *[]byte {
-	if p, ok := frameBufs.Load(n); ok {
-		if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
-			return b
-		}
-	}
-	b := make([]byte, 0, n)
-	return &b
-}
-
-func putFrameBuf(b *[]byte) {
-	p, _ := frameBufs.LoadOrStore(cap(*b), new(sync.Pool))
-	p.(*sync.Pool).Put(b)
 }

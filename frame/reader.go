@@ -9,6 +9,10 @@ import (
 // cannot hold a maximal header.
 var ErrBufferTooSmall = errors.New("ws: frame buffer smaller than MaxHeaderSize")
 
+// ErrNoBuffer is returned by a Reader or Writer used while its buffer is
+// detached (see Reader.Detach and Writer.Detach).
+var ErrNoBuffer = errors.New("ws: frame buffer detached")
+
 // Reader reads frames from an io.Reader through a fixed buffer. It reads a
 // header with NextHeader and then the payload with Read, which unmasks masked
 // payloads. Payload reads larger than the buffer go straight from the source
@@ -52,6 +56,34 @@ func (r *Reader) Reset(src io.Reader, buf, pending []byte) error {
 			r.src = io.MultiReader(&sliceReader{pending}, src)
 		}
 	}
+	return nil
+}
+
+// Detach takes the buffer away from r and returns it, so that a connection
+// waiting for input need not hold one: the caller may pool it, wait for the
+// source to become readable, and Attach a buffer holding the first bytes.
+// Detach returns nil and keeps the buffer while r holds unread bytes. Until
+// Attach, NextHeader and Read fail with ErrNoBuffer; the state of a frame
+// whose payload is being read is kept.
+func (r *Reader) Detach() []byte {
+	if r.r < r.w || r.buf == nil {
+		return nil
+	}
+	b := r.buf
+	r.buf, r.r, r.w = nil, 0, 0
+	return b
+}
+
+// Attach gives a detached r the buffer buf, whose first n bytes were read
+// from the source and are consumed before anything else.
+func (r *Reader) Attach(buf []byte, n int) error {
+	switch {
+	case len(buf) < MaxHeaderSize:
+		return ErrBufferTooSmall
+	case r.buf != nil || n < 0 || n > len(buf):
+		return errors.New("ws: Reader.Attach on an attached reader or with n out of range")
+	}
+	r.buf, r.r, r.w = buf, 0, n
 	return nil
 }
 
@@ -109,6 +141,9 @@ func (r *Reader) NextHeader() (Header, error) {
 // fill reads more bytes from the source, moving unconsumed bytes to the
 // front of the buffer first.
 func (r *Reader) fill() error {
+	if r.buf == nil {
+		return ErrNoBuffer
+	}
 	if r.r > 0 {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
@@ -139,7 +174,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 	if r.r < r.w {
 		n = copy(p, r.buf[r.r:r.w])
 		r.r += n
-	} else if len(p) >= len(r.buf) {
+	} else if len(p) >= len(r.buf) && r.buf != nil {
 		// Large read with an empty buffer: read directly into p.
 		var err error
 		n, err = r.src.Read(p)

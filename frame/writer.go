@@ -1,6 +1,9 @@
 package frame
 
-import "io"
+import (
+	"errors"
+	"io"
+)
 
 // Writer writes frames to an io.Writer through a fixed buffer. Masked
 // payloads are copied into the buffer and masked there, so the caller's slice
@@ -31,6 +34,34 @@ func (w *Writer) Reset(dst io.Writer, buf []byte) error {
 	return nil
 }
 
+// Detach takes the buffer away from w and returns it when nothing is
+// pending, so that a quiet connection need not hold one; it returns nil,
+// and keeps the buffer, while bytes wait to be flushed. Until Attach,
+// WriteFrame and Write fail with ErrNoBuffer.
+func (w *Writer) Detach() []byte {
+	if w.n > 0 || w.buf == nil {
+		return nil
+	}
+	b := w.buf
+	w.buf = nil
+	return b
+}
+
+// Attach gives a detached w the buffer buf.
+func (w *Writer) Attach(buf []byte) error {
+	switch {
+	case len(buf) < MaxHeaderSize:
+		return ErrBufferTooSmall
+	case w.buf != nil:
+		return errors.New("ws: Writer.Attach on an attached writer")
+	}
+	w.buf = buf
+	return nil
+}
+
+// Attached reports whether w has a buffer.
+func (w *Writer) Attached() bool { return w.buf != nil }
+
 // VectorWriter is implemented by destinations that can write two slices
 // with one call, as writev does (net.Buffers over a TCP connection). Writer
 // uses it to send a buffered header and a large payload together. Either
@@ -45,6 +76,9 @@ func (w *Writer) Buffered() int { return w.n }
 // WriteFrame writes one frame: h with its Length set to len(payload), then
 // the payload, masked with h.Key when h.Masked.
 func (w *Writer) WriteFrame(h Header, payload []byte) error {
+	if w.buf == nil {
+		return ErrNoBuffer
+	}
 	h.Length = int64(len(payload))
 	if len(w.buf)-w.n < MaxHeaderSize {
 		if err := w.Flush(); err != nil {
@@ -104,6 +138,9 @@ func (w *Writer) Flush() error {
 // Write writes p, which must hold whole encoded frames (for example a
 // prepared message), through the buffer. It implements io.Writer.
 func (w *Writer) Write(p []byte) (int, error) {
+	if w.buf == nil {
+		return 0, ErrNoBuffer
+	}
 	if len(p) >= len(w.buf)-w.n {
 		if err := w.Flush(); err != nil {
 			return 0, err

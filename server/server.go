@@ -211,7 +211,15 @@ func asHandshakeError(err error, status int) *handshake.Error {
 //
 // After a successful Accept the handler must not use w or r.Body again.
 // The returned Conn outlives the handler if the handler returns; the
-// request's context, however, is not cancelled when the connection ends.
+// request's context, however, is not cancelled when the connection ends
+// (and is cancelled when the handler returns, so do not pass it to the
+// Conn's methods from a goroutine that outlives the handler).
+//
+// A server that holds many connections should serve each Conn from a
+// goroutine of its own and return from the handler: until the handler
+// returns, net/http keeps the request's read and write buffers (8 KiB)
+// and the handler goroutine's stack, which grew through net/http's
+// serving path. An idle Conn itself holds no buffers (see conn.Options).
 func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.Conn, error) {
 	o := opts.withDefaults()
 	a, he := o.negotiate(r)

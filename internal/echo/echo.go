@@ -45,12 +45,16 @@ func Handler(opts *server.AcceptOptions) http.Handler {
 		if err != nil {
 			return // Accept has answered the request
 		}
-		defer c.CloseNow()
-		// A hijacked request's context is never cancelled while the
-		// handler runs, so it would only cost the Conn a context watch
-		// (an allocation) per call; the connection ends when the peer
-		// closes it or the Conn fails.
-		Loop(context.WithoutCancel(r.Context()), c)
+		// The connection lives on in a goroutine of its own and the
+		// handler returns: until it does, net/http keeps the request's
+		// buffers (8 KiB) and the handler goroutine's deep stack, which
+		// an idle connection does not need. The connection ends when the
+		// peer closes it or the Conn fails; a context that is never done
+		// costs the Conn no watch per call.
+		go func() {
+			defer c.CloseNow()
+			Loop(context.Background(), c)
+		}()
 	})
 }
 

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package conn
+
+// rawReader is not available on this platform: the frame reader keeps its
+// buffer for the life of the connection.
+type rawReader struct{ rc any }
+
+func (c *Conn) initRawRead(buffered int) {}
+
+func (c *Conn) awaitInput() error { return nil }
