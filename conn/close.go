@@ -42,7 +42,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	} else {
 		t := time.NewTimer(c.opts.CloseTimeout)
 		select {
-		case <-c.gotClose:
+		case <-c.peerClosed():
 			completed = true
 			// The reader closes TCP when it has seen the close; give it the
 			// time a client waits for the server.

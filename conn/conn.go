@@ -214,7 +214,7 @@ type Conn struct {
 	wbuf     *[]byte // pooled backing of fw's buffer, under wireSem; nil while none is held
 	wpool    *sync.Pool
 	mw       messageWriter
-	keys     maskKeys
+	keys     *maskKeys   // clients only
 	writeErr error       // sticky failure of the write side, under wireSem
 	compress atomic.Bool // encode messages with the extension
 	sink     netSink
@@ -224,18 +224,13 @@ type Conn struct {
 	flushPending atomic.Bool // a message's flush was deferred
 	flushTimer   *time.Timer // under wireSem
 
-	pong struct {
-		pending atomic.Bool
-		mu      sync.Mutex
-		n       int
-		buf     [frame.MaxControlPayload]byte
-	}
+	pong atomic.Pointer[pongState] // allocated at the first ping received
 
 	// Close handshake.
 	closeMu   sync.Mutex
 	closeSent bool          // our close frame is on the wire (or failed)
 	peerClose *CloseError   // the peer's close frame, once received
-	gotClose  chan struct{} // closed when the peer's close frame arrives
+	gotClose  chan struct{} // closed when the peer's close frame arrives; made by peerClosed
 	closed    chan struct{} // closed when the TCP connection is closed
 	closeOnce sync.Once
 	closeErr  error // why the connection ended, for later calls
@@ -264,7 +259,6 @@ func New(nc net.Conn, s Setup) *Conn {
 		ext:      s.Extension,
 		writeSem: make(chan struct{}, 1),
 		wireSem:  make(chan struct{}, 1),
-		gotClose: make(chan struct{}),
 		closed:   make(chan struct{}),
 	}
 	if s.Options != nil {
@@ -294,6 +288,9 @@ func New(nc net.Conn, s Setup) *Conn {
 	// come from pools and go back while the connection is quiet
 	// (buffers.go); the write buffer goes back at once.
 	c.sink.nc = nc
+	if c.role == Client {
+		c.keys = new(maskKeys)
+	}
 	c.rpool, c.wpool = poolFor(o.ReadBufferSize), poolFor(o.WriteBufferSize)
 	c.rbuf = getBuf(c.rpool, o.ReadBufferSize)
 	_ = c.fr.Reset(netSource{c}, (*c.rbuf)[:cap(*c.rbuf)], s.Buffered)
@@ -309,7 +306,6 @@ func New(nc net.Conn, s Setup) *Conn {
 	c.msg.c = c
 	c.streamed.c = c
 	c.mw.c = c
-	c.initWatchers()
 	c.compress.Store(true)
 	if o.KeepAliveInterval > 0 {
 		c.startKeepAlive()
@@ -371,23 +367,30 @@ func (c *Conn) watch(ctx context.Context, read bool) func() bool {
 		return notInterrupted
 	}
 	if read {
+		if c.readWatch.interrupt == nil {
+			c.initReadWatch()
+		}
 		c.readWatch.stop = context.AfterFunc(ctx, c.readWatch.interrupt)
 		return c.readWatch.unwatch
+	}
+	if c.writeWatch.interrupt == nil {
+		c.initWriteWatch()
 	}
 	c.writeWatch.stop = context.AfterFunc(ctx, c.writeWatch.interrupt)
 	return c.writeWatch.unwatch
 }
 
 // watcher interrupts one direction of I/O when a context is done. Its
-// methods are bound once per Conn so that watching allocates nothing of
-// its own.
+// methods are bound once per Conn, at the first watch of their direction,
+// so that watching allocates nothing of its own and a Conn never given a
+// cancellable context pays nothing.
 type watcher struct {
 	stop      func() bool
 	interrupt func() // moves the deadline into the past
 	unwatch   func() bool
 }
 
-func (c *Conn) initWatchers() {
+func (c *Conn) initReadWatch() {
 	c.readWatch.interrupt = func() { c.nc.SetReadDeadline(aLongTimeAgo) }
 	c.readWatch.unwatch = func() bool {
 		if c.readWatch.stop() {
@@ -396,6 +399,9 @@ func (c *Conn) initWatchers() {
 		c.nc.SetReadDeadline(fromUnixNano(c.readDeadline.Load()))
 		return true
 	}
+}
+
+func (c *Conn) initWriteWatch() {
 	c.writeWatch.interrupt = func() { c.nc.SetWriteDeadline(aLongTimeAgo) }
 	c.writeWatch.unwatch = func() bool {
 		if c.writeWatch.stop() {

@@ -30,7 +30,13 @@ func (s netSource) Read(p []byte) (int, error) {
 // netSink is the frame writer's destination. It sends a header and a large
 // payload with one writev where the connection supports it.
 type netSink struct {
-	nc   net.Conn
+	nc  net.Conn
+	vec *vectors // allocated at the first large frame
+}
+
+// vectors is the writev argument, kept so that writing it allocates
+// nothing after the first time.
+type vectors struct {
 	arr  [2][]byte
 	bufs net.Buffers
 }
@@ -38,10 +44,14 @@ type netSink struct {
 func (s *netSink) Write(p []byte) (int, error) { return s.nc.Write(p) }
 
 func (s *netSink) WriteVectors(a, b []byte) error {
-	s.arr = [2][]byte{a, b}
-	s.bufs = s.arr[:]
-	_, err := s.bufs.WriteTo(s.nc)
-	s.arr = [2][]byte{}
+	if s.vec == nil {
+		s.vec = new(vectors)
+	}
+	v := s.vec
+	v.arr = [2][]byte{a, b}
+	v.bufs = v.arr[:]
+	_, err := v.bufs.WriteTo(s.nc)
+	v.arr = [2][]byte{}
 	return err
 }
 

@@ -3,6 +3,8 @@ package conn
 import (
 	"context"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rfc6455/ws/frame"
@@ -61,8 +63,8 @@ func (c *Conn) lockWire(timeout time.Duration) bool {
 // wire was busy.
 func (c *Conn) unlockWire() {
 	c.releaseWire()
-	if c.pong.pending.Load() {
-		c.flushPong()
+	if ps, ok := c.pongPending(); ok {
+		c.flushPong(ps)
 	}
 }
 
@@ -299,25 +301,47 @@ func (m *messageWriter) Close() error {
 // never waits for a writer. Only the latest unanswered ping is answered,
 // as RFC 6455 §5.5.3 allows.
 func (c *Conn) queuePong(p []byte) {
-	c.pong.mu.Lock()
-	c.pong.n = copy(c.pong.buf[:], p)
-	c.pong.mu.Unlock()
-	c.pong.pending.Store(true)
-	c.flushPong()
+	ps := c.pong.Load()
+	if ps == nil {
+		// Only the reading goroutine stores it, so there is no race to lose.
+		ps = new(pongState)
+		c.pong.Store(ps)
+	}
+	ps.mu.Lock()
+	ps.n = copy(ps.buf[:], p)
+	ps.mu.Unlock()
+	ps.pending.Store(true)
+	c.flushPong(ps)
+}
+
+// pongState holds the pong the reader queued for the next holder of the
+// wire. A Conn allocates it when the first ping arrives: many connections
+// are never pinged, and the 125-byte payload would cost each of them.
+type pongState struct {
+	pending atomic.Bool
+	mu      sync.Mutex
+	n       int
+	buf     [frame.MaxControlPayload]byte
+}
+
+// pongPending reports whether a queued pong waits for the wire.
+func (c *Conn) pongPending() (*pongState, bool) {
+	ps := c.pong.Load()
+	return ps, ps != nil && ps.pending.Load()
 }
 
 // flushPong sends the queued pong if the wire is free. If it is not, the
 // holder sends it in unlockWire.
-func (c *Conn) flushPong() {
-	for c.pong.pending.Load() {
+func (c *Conn) flushPong(ps *pongState) {
+	for ps.pending.Load() {
 		if !c.tryLockWire() {
 			return
 		}
-		if c.pong.pending.Swap(false) && c.writeErr == nil && !c.closeSentLocked() {
+		if ps.pending.Swap(false) && c.writeErr == nil && !c.closeSentLocked() {
 			var buf [frame.MaxControlPayload]byte
-			c.pong.mu.Lock()
-			p := buf[:copy(buf[:], c.pong.buf[:c.pong.n])]
-			c.pong.mu.Unlock()
+			ps.mu.Lock()
+			p := buf[:copy(buf[:], ps.buf[:ps.n])]
+			ps.mu.Unlock()
 			c.writeControlLocked(frame.OpPong, p)
 		}
 		c.releaseWire()

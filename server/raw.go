@@ -100,8 +100,9 @@ func refuse(nc net.Conn, err error) error {
 type Handler func(ctx context.Context, c *conn.Conn, r *http.Request)
 
 // Serve accepts TCP (or any stream) connections on ln, runs the raw
-// handshake of Upgrade on each in its own goroutine and calls handle with
-// every connection that completes it. Failed handshakes are answered and
+// handshake of Upgrade on each in its own goroutine and calls handle, on a
+// fresh goroutine with a small stack, with every connection that
+// completes it. Failed handshakes are answered and
 // closed without calling handle.
 //
 // Serve returns when ln fails permanently or ctx is done; it then closes
@@ -149,7 +150,10 @@ func Serve(ctx context.Context, ln net.Listener, opts *AcceptOptions, handle Han
 			if err != nil {
 				return
 			}
-			handle(ctx, c, r)
+			// The handler gets a goroutine of its own: this one's stack
+			// grew through the handshake, and a connection that then
+			// idles for hours should not keep it.
+			wg.Go(func() { handle(ctx, c, r) })
 		})
 	}
 }

@@ -14,6 +14,11 @@
 // when the closing handshake completed (RFC 6455 §7.1.4, whatever the
 // code) and 1 otherwise.
 //
+// With -raw, the server runs the opening handshake itself on each accepted
+// TCP connection (server.Serve) instead of going through net/http: no
+// http.Server state per connection, which is what a server holding very
+// many connections wants.
+//
 // With -compress, both roles negotiate permessage-deflate (RFC 7692): the
 // server accepts any acceptable offer, the client offers
 // "permessage-deflate; client_max_window_bits".
@@ -51,6 +56,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve on")
 	clientURL := fs.String("client", "", "run as a client of the echo server at this ws:// or wss:// URL")
 	compress := fs.Bool("compress", false, "negotiate permessage-deflate (RFC 7692): accept offers as a server, offer it as a client")
+	raw := fs.Bool("raw", false, "serve with server.Serve straight on the listener instead of net/http (less memory per connection)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -63,7 +69,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if err := serve(ctx, *addr, sopts, stderr); err != nil {
+	if err := serve(ctx, *addr, sopts, *raw, stderr); err != nil {
 		fmt.Fprintln(stderr, "echo:", err)
 		return 1
 	}
@@ -83,13 +89,22 @@ func options(compress bool) (*server.AcceptOptions, *client.DialOptions) {
 	return so, do
 }
 
-// serve runs the echo endpoint on addr until ctx is done.
-func serve(ctx context.Context, addr string, opts *server.AcceptOptions, stderr io.Writer) error {
+// serve runs the echo endpoint on addr until ctx is done, through
+// net/http or, with raw, with server.Serve on the listener.
+func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw bool, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "echo: serving on ws://%s/\n", ln.Addr())
+	if raw {
+		o := *opts
+		o.Origin.AllowAll = true // a test server, as echo.Handler
+		if err := server.Serve(ctx, ln, &o, echo.ServeConn); !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	}
 	srv := &http.Server{
 		Handler:           echo.Handler(opts),
 		ReadHeaderTimeout: 10 * time.Second,

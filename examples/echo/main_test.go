@@ -22,36 +22,48 @@ func TestServeAndClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	pr, pw := io.Pipe()
-	exited := make(chan int, 1)
-	srvCtx, stopServer := context.WithCancel(ctx)
-	go func() { exited <- run(srvCtx, []string{"-addr", "127.0.0.1:0"}, pw); pw.Close() }()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	url := strings.TrimSpace(strings.TrimPrefix(line, "echo: serving on "))
+	// Through net/http, and with -raw through server.Serve.
+	for _, flags := range [][]string{nil, {"-raw"}} {
+		t.Run("server"+strings.Join(flags, ""), func(t *testing.T) {
+			pr, pw := io.Pipe()
+			exited := make(chan int, 1)
+			srvCtx, stopServer := context.WithCancel(ctx)
+			go func() { exited <- run(srvCtx, append([]string{"-addr", "127.0.0.1:0"}, flags...), pw); pw.Close() }()
+			line, err := bufio.NewReader(pr).ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			go io.Copy(io.Discard, pr)
+			url := strings.TrimSpace(strings.TrimPrefix(line, "echo: serving on "))
 
-	c, _, err := client.Dial(ctx, url, &client.DialOptions{Proxy: client.NoProxy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, typ := range []conn.MessageType{conn.Text, conn.Binary} {
-		if err := c.WriteMessage(ctx, typ, []byte("ping "+typ.String())); err != nil {
-			t.Fatal(err)
-		}
-		got, p, err := c.ReadMessage(ctx, nil)
-		if err != nil || got != typ || string(p) != "ping "+typ.String() {
-			t.Fatalf("echo: %v %q %v", got, p, err)
-		}
-	}
-	if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	stopServer()
-	if code := <-exited; code != 0 {
-		t.Errorf("server exited with %d", code)
+			c, _, err := client.Dial(ctx, url, &client.DialOptions{Proxy: client.NoProxy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, typ := range []conn.MessageType{conn.Text, conn.Binary} {
+				if err := c.WriteMessage(ctx, typ, []byte("ping "+typ.String())); err != nil {
+					t.Fatal(err)
+				}
+				got, p, err := c.ReadMessage(ctx, nil)
+				if err != nil || got != typ || string(p) != "ping "+typ.String() {
+					t.Fatalf("echo: %v %q %v", got, p, err)
+				}
+			}
+			if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+			// A connection still open when the server stops is closed, and the
+			// server exits.
+			open, _, err := client.Dial(ctx, url, &client.DialOptions{Proxy: client.NoProxy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer open.CloseNow()
+			stopServer()
+			if code := <-exited; code != 0 {
+				t.Errorf("server exited with %d", code)
+			}
+		})
 	}
 
 	// The client mode: exit 0 after a closing handshake, 1 after a drop.

@@ -58,6 +58,18 @@ func Handler(opts *server.AcceptOptions) http.Handler {
 	})
 }
 
+// ServeConn echoes messages on c, accepted by server.Serve, until the
+// connection ends or ctx is done; it is a server.Handler. The request and
+// its Origin are not checked: a test server only.
+func ServeConn(ctx context.Context, c *conn.Conn, _ *http.Request) {
+	defer c.CloseNow()
+	// One watch for the connection's life, rather than a cancellable
+	// context on every read and write (which costs allocations per call).
+	stop := context.AfterFunc(ctx, func() { c.CloseNow() })
+	defer stop()
+	Loop(context.Background(), c)
+}
+
 // RunClient connects to the WebSocket server at url with opts (nil for
 // defaults) and echoes every message it receives until the connection
 // ends. It returns nil when the connection was closed cleanly, that is
