@@ -66,20 +66,18 @@ func (c *Conn) releaseWriteBuf() {
 
 // tryLockWire takes the wire if it is free, without waiting.
 func (c *Conn) tryLockWire() bool {
-	select {
-	case c.wireSem <- struct{}{}:
-		c.attachWriteBuf()
-		return true
-	default:
+	if !c.wireSem.tryLock() {
 		return false
 	}
+	c.attachWriteBuf()
+	return true
 }
 
 // releaseWire lets go of the wire, giving back the write buffer if it is
 // empty; unlockWire also sends a pong queued meanwhile.
 func (c *Conn) releaseWire() {
 	c.releaseWriteBuf()
-	<-c.wireSem
+	c.wireSem.unlock()
 }
 
 // messageEnded runs when a message has been read to its end. It tells the

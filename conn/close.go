@@ -148,10 +148,8 @@ func (c *Conn) endRead(err error) {
 // lock, so no writer can use the extension afterwards; lockWriter returns
 // on the closed channel instead.
 func (c *Conn) tryEndWrite() {
-	select {
-	case c.writeSem <- struct{}{}:
+	if c.writeSem.tryLock() {
 		c.extHalfDone()
-	default:
 	}
 }
 

@@ -208,8 +208,8 @@ type Conn struct {
 	raw       rawReader // waits for input without a buffer (buffers.go)
 
 	// Write side.
-	writeSem chan struct{} // held by the writer of a message
-	wireSem  chan struct{} // held while frames go onto the wire
+	writeSem sema // held by the writer of a message
+	wireSem  sema // held while frames go onto the wire
 	fw       frame.Writer
 	wbuf     *[]byte // pooled backing of fw's buffer, under wireSem; nil while none is held
 	wpool    *sync.Pool
@@ -217,7 +217,10 @@ type Conn struct {
 	keys     *maskKeys   // clients only
 	writeErr error       // sticky failure of the write side, under wireSem
 	compress atomic.Bool // encode messages with the extension
-	sink     netSink
+	// extHalves counts the sides (read, write) done with the extension;
+	// the second one closes it. (Beside compress: no padding between.)
+	extHalves atomic.Int32
+	sink      netSink
 
 	// Write batching (flush.go).
 	moreInput    atomic.Bool // the reader holds input beyond the message it returned
@@ -228,22 +231,21 @@ type Conn struct {
 
 	// Close handshake.
 	closeMu   sync.Mutex
-	closeSent bool          // our close frame is on the wire (or failed)
-	peerClose *CloseError   // the peer's close frame, once received
-	gotClose  chan struct{} // closed when the peer's close frame arrives; made by peerClosed
-	closed    chan struct{} // closed when the TCP connection is closed
-	closeOnce sync.Once
-	closeErr  error // why the connection ended, for later calls
+	closeSent bool // our close frame is on the wire (or failed)
+	// flushArmed says the flush timer is running; under wireSem. (Here,
+	// beside closeSent, where it costs no padding: see TestConnSize.)
+	flushArmed bool
+	peerClose  *CloseError   // the peer's close frame, once received
+	gotClose   chan struct{} // closed when the peer's close frame arrives; made by peerClosed
+	closed     chan struct{} // closed when the TCP connection is closed
+	closeOnce  sync.Once
+	closeErr   error // why the connection ended, for later calls
 
 	// Deadlines set by the application, restored after context cancellation.
 	readDeadline  atomic.Int64
 	writeDeadline atomic.Int64
 
 	readWatch, writeWatch watcher
-
-	// extHalves counts the sides (read, write) done with the extension;
-	// the second one closes it.
-	extHalves atomic.Int32
 
 	pings     pingWaiters
 	keepAlive *keepAlive
@@ -253,13 +255,11 @@ type Conn struct {
 // handshake described by s. The Conn owns nc from then on.
 func New(nc net.Conn, s Setup) *Conn {
 	c := &Conn{
-		nc:       nc,
-		role:     s.Role,
-		subprot:  s.Subprotocol,
-		ext:      s.Extension,
-		writeSem: make(chan struct{}, 1),
-		wireSem:  make(chan struct{}, 1),
-		closed:   make(chan struct{}),
+		nc:      nc,
+		role:    s.Role,
+		subprot: s.Subprotocol,
+		ext:     s.Extension,
+		closed:  make(chan struct{}),
 	}
 	if s.Options != nil {
 		c.opts = *s.Options

@@ -59,7 +59,7 @@ func (s *netSink) WriteVectors(a, b []byte) error {
 // the reader holds more input. The caller holds the wire.
 func (c *Conn) endMessage() error {
 	if c.moreInput.Load() {
-		if !c.flushPending.Swap(true) {
+		if !c.flushPending.Swap(true) && !c.flushArmed {
 			c.armFlushTimer()
 		}
 		// The reader sets moreInput false before it checks flushPending;
@@ -80,6 +80,7 @@ func (c *Conn) flushDeferred(wait bool) {
 		if !c.lockWire(0) {
 			return
 		}
+		c.flushArmed = false
 	} else if !c.tryLockWire() {
 		return
 	}
@@ -91,7 +92,12 @@ func (c *Conn) flushDeferred(wait bool) {
 	c.unlockWire()
 }
 
+// armFlushTimer starts the timer that bounds a deferred flush. The caller
+// holds the wire. An armed timer is left to run rather than reset for each
+// deferral (timer operations take a runtime lock): it flushes whatever is
+// pending when it fires, at most maxFlushDelay after any deferral.
 func (c *Conn) armFlushTimer() {
+	c.flushArmed = true
 	if c.flushTimer == nil {
 		c.flushTimer = time.AfterFunc(maxFlushDelay, func() { c.flushDeferred(true) })
 		return

@@ -12,23 +12,17 @@ import (
 
 // lockWriter takes the message write lock, giving up when ctx is done.
 func (c *Conn) lockWriter(ctx context.Context) error {
-	select {
-	case c.writeSem <- struct{}{}:
+	if c.writeSem.tryLock() || c.writeSem.lock(ctx.Done(), c.closed, nil) {
 		return nil
-	default:
 	}
-	select {
-	case c.writeSem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.closed:
-		return c.endErr()
+	if err := ctx.Err(); err != nil {
+		return err
 	}
+	return c.endErr()
 }
 
 func (c *Conn) unlockWriter() {
-	<-c.writeSem
+	c.writeSem.unlock()
 	select {
 	case <-c.closed:
 		c.tryEndWrite()
@@ -48,15 +42,11 @@ func (c *Conn) lockWire(timeout time.Duration) bool {
 		defer t.Stop()
 		expired = t.C
 	}
-	select {
-	case c.wireSem <- struct{}{}:
-		c.attachWriteBuf()
-		return true
-	case <-expired:
-		return false
-	case <-c.closed:
+	if !c.wireSem.lock(nil, c.closed, expired) {
 		return false
 	}
+	c.attachWriteBuf()
+	return true
 }
 
 // unlockWire releases the wire and sends a pong the reader queued while the
