@@ -92,9 +92,7 @@ func (c *Conn) writeClose(code StatusCode, reason string) error {
 func (c *Conn) markCloseSent() bool {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
-	was := c.closeSent
-	c.closeSent = true
-	return was
+	return c.closeSent.Swap(true)
 }
 
 func (c *Conn) hasPeerClose() bool {

@@ -231,7 +231,7 @@ type Conn struct {
 
 	// Close handshake.
 	closeMu   sync.Mutex
-	closeSent bool // our close frame is on the wire (or failed)
+	closeSent atomic.Bool // our close frame is on the wire (or failed); set under closeMu
 	// flushArmed says the flush timer is running; under wireSem. (Here,
 	// beside closeSent, where it costs no padding: see TestConnSize.)
 	flushArmed bool

@@ -456,7 +456,7 @@ func (c *Conn) recordPeerClose(ce *CloseError) (closeSent bool) {
 			close(c.gotClose)
 		}
 	}
-	return c.closeSent
+	return c.closeSent.Load()
 }
 
 // awaitServerClose waits, on a client, for the server to close TCP after the

@@ -117,12 +117,10 @@ func (c *Conn) writeFailed(err error) {
 }
 
 // closeSentLocked reports whether our close frame went out; after it no
-// other frame may be sent (RFC 6455 §5.5.1).
-func (c *Conn) closeSentLocked() bool {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	return c.closeSent
-}
+// other frame may be sent (RFC 6455 §5.5.1). The caller holds the wire, and
+// the close frame is sent under the wire after closeSent is set, so the
+// answer cannot change before the caller lets go.
+func (c *Conn) closeSentLocked() bool { return c.closeSent.Load() }
 
 // WriteMessage sends p as one message of type typ. With MaxFrameSize set,
 // a long message is fragmented. A binary message up to the write buffer
