@@ -31,8 +31,12 @@
 //
 // # Memory
 //
-// Each Conn holds one read and one write buffer (Options.ReadBufferSize,
-// WriteBufferSize; 4 KiB each by default) and a 125-byte control buffer.
+// A Conn reads and writes through one read and one write buffer
+// (Options.ReadBufferSize, WriteBufferSize; 4 KiB each by default) taken
+// from pools while bytes flow and given back when the connection is quiet,
+// so an idle Conn holds neither (buffers.go says exactly when). The Conn
+// struct is 1 KiB; a connection's goroutine waiting in ReadMessage parks
+// near the top of its stack, so the runtime can shrink it to 2 KiB.
 // A message larger than the buffers is not copied into them: the read limit
 // (Options.ReadLimit, 32 MiB by default) is checked on each frame's declared
 // length before anything is read, so a peer cannot make the Conn allocate

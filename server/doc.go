@@ -35,9 +35,14 @@
 // # Costs
 //
 // The handshake allocates the parsed request and, on the raw path, borrows
-// a 4 KiB read buffer from a pool for its duration. The connection's
-// steady-state memory is set by AcceptOptions.Conn (read and write buffers,
-// 4 KiB each by default) and by the negotiated extension; see package conn.
+// a 4 KiB read buffer from a pool for its duration. An idle connection
+// holds no read or write buffer (package conn lends them from pools while
+// bytes flow); what it keeps is the Conn (1 KiB), the socket, the
+// negotiated extension's state and the goroutine serving it. Through
+// net/http, return from the handler after Accept and serve the Conn on a
+// goroutine of your own: until the handler returns, net/http keeps the
+// request's buffers (8 KiB) and the handler's deeper stack. Serve starts
+// each handler on a fresh goroutine for the same reason.
 //
 // # Extensions
 //
