@@ -69,6 +69,7 @@ func (c *Conn) endMessage() error {
 		}
 	}
 	c.flushPending.Store(false)
+	c.disarmFlushTimer()
 	return c.fw.Flush()
 }
 
@@ -85,6 +86,9 @@ func (c *Conn) flushDeferred(wait bool) {
 		return
 	}
 	if c.flushPending.Swap(false) && c.writeErr == nil {
+		if !wait {
+			c.disarmFlushTimer()
+		}
 		if err := c.fw.Flush(); err != nil {
 			c.writeFailed(err)
 		}
@@ -93,9 +97,21 @@ func (c *Conn) flushDeferred(wait bool) {
 }
 
 // armFlushTimer starts the timer that bounds a deferred flush. The caller
-// holds the wire. An armed timer is left to run rather than reset for each
-// deferral (timer operations take a runtime lock): it flushes whatever is
-// pending when it fires, at most maxFlushDelay after any deferral.
+// holds the wire. An armed timer is not reset by later deferrals (timer
+// operations take a runtime lock): it flushes whatever is pending when it
+// fires, at most maxFlushDelay after any deferral. A flush by the reader
+// or a writer stops it, so in a steady pipelined load it never fires
+// (each firing would start a goroutine).
+// disarmFlushTimer stops the flush timer after a flush. The caller holds
+// the wire. If the timer has fired already, its callback finds nothing
+// pending, or flushes a later deferral early, which is harmless.
+func (c *Conn) disarmFlushTimer() {
+	if c.flushArmed {
+		c.flushTimer.Stop()
+		c.flushArmed = false
+	}
+}
+
 func (c *Conn) armFlushTimer() {
 	c.flushArmed = true
 	if c.flushTimer == nil {
