@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -176,5 +177,57 @@ func TestDeflateCloseWhileBusy(t *testing.T) {
 		}()
 		srv.CloseNow()
 		cli.CloseNow()
+	}
+}
+
+// A message written whole is compressed into one frame while the encoded
+// message fits 64 KiB (one write system call), into frames of at most
+// 64 KiB beyond that, and into MaxFrameSize frames when that is set.
+func TestDeflateWholeMessageFrames(t *testing.T) {
+	// Random lower-case letters: compressible (to about 5/8), but a
+	// megabyte of them does not fit 64 KiB compressed.
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := make([]byte, 1<<20)
+	for i := range b {
+		b[i] = 'a' + byte(rng.IntN(26))
+	}
+	text := string(b)
+	for _, tc := range []struct {
+		name     string
+		size     int
+		maxFrame int
+		frames   func(n int) bool // acceptable frame counts
+		maxLen   int64
+	}{
+		{"4 KiB", 4 << 10, 0, func(n int) bool { return n == 1 }, 64 << 10},
+		{"64 KiB", 64 << 10, 0, func(n int) bool { return n == 1 }, 64 << 10},
+		{"1 MiB", 1 << 20, 0, func(n int) bool { return n >= 2 }, 64 << 10},
+		{"64 KiB, MaxFrameSize 1000", 64 << 10, 1000, func(n int) bool { return n > 2 }, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, p := newDeflatePeer(t, &Options{MaxFrameSize: tc.maxFrame})
+			c.role = Server // unmasked frames, as a server sends them
+			msg := text[:tc.size]
+			go c.WriteMessage(context.Background(), Text, []byte(msg))
+			var payload []byte
+			n := 0
+			for {
+				h, b := p.next()
+				n++
+				if h.Length > tc.maxLen {
+					t.Fatalf("frame %d: %d bytes, want at most %d", n, h.Length, tc.maxLen)
+				}
+				payload = append(payload, b...)
+				if h.Fin {
+					break
+				}
+			}
+			if !tc.frames(n) {
+				t.Errorf("%d frames for %d bytes compressed to %d", n, len(msg), len(payload))
+			}
+			if got := inflate(t, payload); string(got) != msg {
+				t.Fatalf("inflated %d bytes, want the %d sent", len(got), len(msg))
+			}
+		})
 	}
 }

@@ -136,7 +136,7 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	if c.ext != nil && c.compress.Load() {
 		c.mw.frames.m = &c.mw
 		if enc := c.ext.EncodeMessage(&c.mw.frames, len(p)); enc != nil {
-			c.mw.start(ctx, typ)
+			c.mw.start(ctx, typ, c.mw.wholeSize(len(p)))
 			c.mw.rsv = c.ext.RSV()
 			return c.mw.finish(enc, p)
 		}
@@ -161,7 +161,7 @@ func (c *Conn) NextWriter(ctx context.Context, typ MessageType) (io.WriteCloser,
 	if err := c.lockWriter(ctx); err != nil {
 		return nil, err
 	}
-	c.mw.start(ctx, typ)
+	c.mw.start(ctx, typ, c.mw.frameSize())
 	c.mw.stream = true
 	if c.ext != nil && c.compress.Load() {
 		if enc := c.ext.EncodeMessage(&c.mw.frames, -1); enc != nil {
@@ -194,10 +194,11 @@ type frameSink struct{ m *messageWriter }
 
 func (s *frameSink) Write(p []byte) (int, error) { return s.m.writeRaw(p) }
 
-func (m *messageWriter) start(ctx context.Context, typ MessageType) {
+// start opens a message staged through a pooled buffer of n bytes, the
+// most a frame carries.
+func (m *messageWriter) start(ctx context.Context, typ MessageType, n int) {
 	m.ctx, m.op, m.rsv, m.open, m.err, m.enc, m.stream = ctx, frame.Opcode(typ), 0, true, nil, nil, false
 	m.frames.m = m
-	n := m.frameSize()
 	m.bufp = getBuf(poolFor(n), n)
 	m.buf = (*m.bufp)[:0]
 }
@@ -207,6 +208,27 @@ func (m *messageWriter) frameSize() int {
 		return n
 	}
 	return m.c.opts.WriteBufferSize
+}
+
+// maxWholeFrame bounds the staging buffer of a message written whole
+// through an extension.
+const maxWholeFrame = 64 << 10
+
+// wholeSize is the staging size for a message of n bytes that WriteMessage
+// encodes through the extension: large enough, up to 64 KiB, for the
+// encoded message to leave as one frame and one write (compressed output
+// is at most a few bytes per 64 KiB longer than its input), in powers of
+// two from WriteBufferSize so that few pools serve all sizes. With
+// MaxFrameSize set, frames keep to it.
+func (m *messageWriter) wholeSize(n int) int {
+	size := m.frameSize()
+	if m.c.opts.MaxFrameSize > 0 {
+		return size
+	}
+	for size < n+n/256+64 && size < maxWholeFrame {
+		size *= 2
+	}
+	return size
 }
 
 // finish encodes p whole through enc and ends the message (WriteMessage

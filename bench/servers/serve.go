@@ -18,10 +18,14 @@ import (
 	"github.com/rfc6455/ws/bench/internal/peers"
 )
 
-// Main runs library lib's echo server on -addr until SIGINT or SIGTERM.
+// Main runs library lib's echo server on -addr until SIGINT or SIGTERM;
+// with -compress it negotiates permessage-deflate as the library
+// recommends (see peers.Lib.Compression), the flag examples/echo has too.
 // serve, when not nil, replaces the library's Serve.
-func Main(lib string, serve func(ln net.Listener) error) {
+func Main(lib string, serve func(ln net.Listener, o peers.Options) error) {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to serve on (loopback)")
+	var o peers.Options
+	flag.BoolVar(&o.Compress, "compress", false, "negotiate permessage-deflate (RFC 7692)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file until the server is stopped")
 	flag.Parse()
 	l, err := peers.Get(lib)
@@ -50,7 +54,7 @@ func Main(lib string, serve func(ln net.Listener) error) {
 		os.Exit(0)
 	}()
 	fmt.Fprintf(os.Stderr, "%s echo: serving on ws://%s/\n", lib, ln.Addr())
-	if err := serve(ln); err != nil {
+	if err := serve(ln, o); err != nil {
 		log.Fatal(err)
 	}
 	select {}

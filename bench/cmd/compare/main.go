@@ -18,6 +18,13 @@
 //   - latency percentiles;
 //   - wsbench's own CPU use, to tell whether it had headroom.
 //
+// The same measurements are repeated with compression on, for text
+// messages (-compress-sizes × -compress-conns × -compress-depths): every
+// server is restarted with permessage-deflate enabled as its library
+// recommends (ours: examples/echo -compress; the others: servers/<lib>
+// -compress), and wsbench offers it (-compress) and inflates and checks
+// every reply; the report gives what each server negotiated.
+//
 // It then measures p99 latency at a fixed rate (open loop), memory per
 // idle connection (RSS difference over N connections, a fresh server per
 // measurement), and CPU profiles of our server and of the gobwas
@@ -54,27 +61,34 @@ type options struct {
 	sizes         []int
 	conns         []int
 	depths        []int
-	duration      time.Duration
-	warmup        time.Duration
-	repeats       int
-	rateConns     int
-	rates         map[int]float64 // fixed rate per size for the p99 runs
-	idleN         []int
-	profile       bool
-	maxInFlight   int64 // skip scenarios with more payload bytes in flight
-	serverCPU     int
-	clientCPU     int
+	// Compression-on scenarios (text messages).
+	compressSizes  []int
+	compressConns  []int
+	compressDepths []int
+	duration       time.Duration
+	warmup         time.Duration
+	repeats        int
+	rateConns      int
+	rates          map[int]float64 // fixed rate per size for the p99 runs
+	idleN          []int
+	profile        bool
+	maxInFlight    int64 // skip scenarios with more payload bytes in flight
+	serverCPU      int
+	clientCPU      int
 }
 
 func main() {
 	var o options
 	flag.BoolVar(&o.quick, "quick", false, "short run (under 3 minutes): short windows, one repeat, small N")
 	flag.StringVar(&o.out, "out", "RESULTS.md", "markdown report to write")
-	flag.StringVar(&o.chartDir, "charts", "charts", "directory for the SVG charts, relative to the report")
+	flag.StringVar(&o.chartDir, "charts", "charts", "directory for the SVG charts, relative to the report unless absolute")
 	libs := flag.String("libs", strings.Join(peers.Names(), ","), "libraries to compare, ours first")
 	sizes := flag.String("sizes", "16,1024,65536", "message sizes in bytes")
 	conns := flag.String("conns", "1,100,1000", "connection counts")
 	depths := flag.String("depths", "1,16", "pipeline depths")
+	csizes := flag.String("compress-sizes", "1024,65536", "message sizes of the compression-on scenarios (text); empty for none")
+	cconns := flag.String("compress-conns", "1,100", "connection counts of the compression-on scenarios")
+	cdepths := flag.String("compress-depths", "1,16", "pipeline depths of the compression-on scenarios")
 	flag.DurationVar(&o.duration, "d", 3*time.Second, "measurement window per run")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "warm-up per run")
 	flag.IntVar(&o.repeats, "repeats", 3, "runs per scenario and library")
@@ -97,12 +111,14 @@ func main() {
 		def("warmup", func() { o.warmup = 200 * time.Millisecond })
 		def("repeats", func() { o.repeats = 1 })
 		def("idle", func() { *idle = "2000" })
+		def("compress-depths", func() { *cdepths = "16" })
 	}
 	o.libs = strings.Split(*libs, ",")
 	if o.libs[0] != "ours" {
 		log.Fatal("compare: -libs must start with ours (ratios are to ours)")
 	}
 	o.sizes, o.conns, o.depths, o.idleN = ints(*sizes), ints(*conns), ints(*depths), ints(*idle)
+	o.compressSizes, o.compressConns, o.compressDepths = ints(*csizes), ints(*cconns), ints(*cdepths)
 	o.rates = map[int]float64{}
 	for _, kv := range strings.Split(*rates, ",") {
 		k, v, _ := strings.Cut(kv, ":")
@@ -143,10 +159,44 @@ func ints(s string) []int {
 	return v
 }
 
-type scenario struct{ size, conns, depth int }
+// scenario is one closed-loop configuration. Compression-on scenarios send
+// text messages; the others binary.
+type scenario struct {
+	size, conns, depth int
+	compress           bool
+}
 
 func (s scenario) String() string {
-	return fmt.Sprintf("%s × %d conns × depth %d", sizeName(s.size), s.conns, s.depth)
+	c := ""
+	if s.compress {
+		c = ", text, compressed"
+	}
+	return fmt.Sprintf("%s × %d conns × depth %d%s", sizeName(s.size), s.conns, s.depth, c)
+}
+
+// scenarios lists the closed-loop scenarios of one message size, with
+// compression on or off, in report order.
+func (o *options) scenarios(size int, compress bool) []scenario {
+	conns, depths := o.conns, o.depths
+	if compress {
+		conns, depths = o.compressConns, o.compressDepths
+	}
+	var v []scenario
+	for _, c := range conns {
+		for _, d := range depths {
+			v = append(v, scenario{size, c, d, compress})
+		}
+	}
+	return v
+}
+
+// sizesOf returns the message sizes of the scenarios with compression on
+// or off.
+func (o *options) sizesOf(compress bool) []int {
+	if compress {
+		return o.compressSizes
+	}
+	return o.sizes
 }
 
 func sizeName(n int) string {
@@ -198,53 +248,27 @@ func run(ctx context.Context, o *options) error {
 			s.stop()
 		}
 	}()
-	for _, lib := range o.libs {
-		s, err := startServer(lib, res.bins[lib], o.serverCPU)
-		if err != nil {
-			return err
-		}
-		servers[lib] = s
-	}
-	var scenarios []scenario
-	for _, size := range o.sizes {
-		for _, c := range o.conns {
-			for _, d := range o.depths {
-				sc := scenario{size, c, d}
-				if int64(size)*int64(c)*int64(d) > o.maxInFlight {
-					res.skipped = append(res.skipped, fmt.Sprintf("%s: %d MiB of payload in flight each way would exceed what loopback socket buffers hold; skipped", sc, int64(size)*int64(c)*int64(d)>>20))
-					continue
-				}
-				scenarios = append(scenarios, sc)
+	startAll := func(extra ...string) error {
+		for _, lib := range o.libs {
+			s, err := startServer(lib, res.bins[lib], o.serverCPU, extra...)
+			if err != nil {
+				return err
 			}
+			servers[lib] = s
 		}
+		return nil
 	}
-	total := o.repeats * len(scenarios) * len(o.libs)
-	done := 0
-	for rep := range o.repeats {
-		for _, sc := range scenarios {
-			for i := range o.libs {
-				lib := o.libs[(i+rep)%len(o.libs)] // rotate who goes first
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				done++
-				log.Printf("[%d/%d] %s: %s", done, total, lib, sc)
-				args := []string{"-c", itoa(sc.conns), "-size", itoa(sc.size), "-depth", itoa(sc.depth),
-					"-d", o.duration.String(), "-warmup", o.warmup.String()}
-				if sc.conns > 20000 {
-					args = append(args, "-sources", itoa(sc.conns/20000+1))
-				}
-				r, err := runWsbench(ctx, res.bins["wsbench"], o.clientCPU, servers[lib], args...)
-				if err != nil {
-					res.failures = append(res.failures, fmt.Sprintf("%s, %s: %v", lib, sc, err))
-					continue
-				}
-				if res.closed[sc] == nil {
-					res.closed[sc] = map[string][]*benchRun{}
-				}
-				res.closed[sc][lib] = append(res.closed[sc][lib], r)
-			}
+	stopAll := func() {
+		for _, s := range servers {
+			s.stop()
 		}
+		clear(servers)
+	}
+	if err := startAll(); err != nil {
+		return err
+	}
+	if err := res.closedLoop(ctx, servers, false); err != nil {
+		return err
 	}
 
 	// p99 at a fixed rate.
@@ -270,10 +294,18 @@ func run(ctx context.Context, o *options) error {
 			}
 		}
 	}
-	for _, s := range servers {
-		s.stop()
+	stopAll()
+
+	// Compression on: every server restarted with -compress.
+	if len(o.compressSizes) > 0 {
+		if err := startAll("-compress"); err != nil {
+			return err
+		}
+		if err := res.closedLoop(ctx, servers, true); err != nil {
+			return err
+		}
+		stopAll()
 	}
-	clear(servers)
 
 	// Memory per idle connection: a fresh server for each measurement.
 	limit := load.FileLimit()
@@ -282,12 +314,16 @@ func run(ctx context.Context, o *options) error {
 			res.idleSkip = append(res.idleSkip, fmt.Sprintf("%d connections: the open-file limit here is %d (hard limit, not raisable without privilege), and the server and wsbench each need one descriptor per connection", n, limit))
 			continue
 		}
-		for _, lib := range o.libs {
+		for _, lib := range o.idleLibs() {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			log.Printf("idle: %s: %d connections", lib, n)
-			s, err := startServer(lib, res.bins[lib], o.serverCPU)
+			bin, extra := res.bins[lib], []string(nil)
+			if lib == oursRaw {
+				bin, extra = res.bins["ours"], []string{"-raw"}
+			}
+			s, err := startServer(lib, bin, o.serverCPU, extra...)
 			if err != nil {
 				return err
 			}
@@ -319,7 +355,68 @@ func run(ctx context.Context, o *options) error {
 	return res.write()
 }
 
+// closedLoop runs the closed-loop scenarios with compression on or off
+// against servers, repeats outermost and libraries rotated.
+func (res *results) closedLoop(ctx context.Context, servers map[string]*server, compress bool) error {
+	o := res.o
+	var scenarios []scenario
+	for _, size := range o.sizesOf(compress) {
+		for _, sc := range o.scenarios(size, compress) {
+			if inFlight := int64(sc.size) * int64(sc.conns) * int64(sc.depth); inFlight > o.maxInFlight {
+				res.skipped = append(res.skipped, fmt.Sprintf("%s: %d MiB of payload in flight each way would exceed what loopback socket buffers hold; skipped", sc, inFlight>>20))
+				continue
+			}
+			scenarios = append(scenarios, sc)
+		}
+	}
+	total := o.repeats * len(scenarios) * len(o.libs)
+	done := 0
+	for rep := range o.repeats {
+		for _, sc := range scenarios {
+			for i := range o.libs {
+				lib := o.libs[(i+rep)%len(o.libs)] // rotate who goes first
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				done++
+				log.Printf("[%d/%d] %s: %s", done, total, lib, sc)
+				args := []string{"-c", itoa(sc.conns), "-size", itoa(sc.size), "-depth", itoa(sc.depth),
+					"-d", o.duration.String(), "-warmup", o.warmup.String()}
+				if sc.conns > 20000 {
+					args = append(args, "-sources", itoa(sc.conns/20000+1))
+				}
+				if sc.compress {
+					args = append(args, "-text", "-compress")
+				}
+				r, err := runWsbench(ctx, res.bins["wsbench"], o.clientCPU, servers[lib], args...)
+				if err != nil {
+					res.failures = append(res.failures, fmt.Sprintf("%s, %s: %v", lib, sc, err))
+					continue
+				}
+				if res.closed[sc] == nil {
+					res.closed[sc] = map[string][]*benchRun{}
+				}
+				res.closed[sc][lib] = append(res.closed[sc][lib], r)
+			}
+		}
+	}
+	return nil
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// oursRaw names, in the idle-memory measurements, our echo served with
+// server.Serve on the listener (examples/echo -raw) instead of through
+// net/http: the way gobwas's and gws's servers accept connections.
+const oursRaw = "ours-raw"
+
+// idleLibs is libs with oursRaw after ours.
+func (o *options) idleLibs() []string {
+	if len(o.libs) == 0 || o.libs[0] != "ours" {
+		return o.libs
+	}
+	return append([]string{"ours", oursRaw}, o.libs[1:]...)
+}
 
 // build compiles wsbench and the servers into dir.
 func build(dir string, libs []string) (map[string]string, error) {

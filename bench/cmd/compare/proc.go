@@ -128,6 +128,7 @@ type procSample struct {
 	rssKiB int64
 	syscr  int64 // read system calls
 	syscw  int64 // write system calls
+	wchar  int64 // bytes passed to write system calls (sockets included)
 }
 
 func sample(pid int) (procSample, error) {
@@ -165,6 +166,9 @@ func sample(pid int) (procSample, error) {
 			if v, ok := strings.CutPrefix(l, "syscw: "); ok {
 				s.syscw, _ = strconv.ParseInt(v, 10, 64)
 			}
+			if v, ok := strings.CutPrefix(l, "wchar: "); ok {
+				s.wchar, _ = strconv.ParseInt(v, 10, 64)
+			}
 		}
 	}
 	return s, nil
@@ -177,6 +181,7 @@ type benchRun struct {
 	serverCPU    time.Duration
 	serverReads  int64
 	serverWrites int64
+	serverOut    int64 // bytes the server wrote (wchar), frames and all
 	retrans      int64 // TCP segments retransmitted machine-wide in the window
 }
 
@@ -257,6 +262,7 @@ func runWsbench(ctx context.Context, bin string, cpu int, srv *server, args ...s
 	run.serverCPU = s1.cpu - s0.cpu
 	run.serverReads = s1.syscr - s0.syscr
 	run.serverWrites = s1.syscw - s0.syscw
+	run.serverOut = s1.wchar - s0.wchar
 	run.retrans = r1 - r0
 	return run, nil
 }

@@ -58,11 +58,15 @@ type summary struct {
 	cpuPerMsg            float64 // µs, median
 	readsPerMsg          float64 // median
 	writesPerMsg         float64
+	outPerMsg            float64 // bytes the server wrote per message, median
 	p50, p99, p999, pmax float64 // µs, median
 	clientUtil           float64 // max
 	serverUtil           float64 // median share of its CPU the server used
 	retrans              int64   // sum
 	errors               uint64
+	negotiated           []string // distinct permessage-deflate answers, in run order
+	frameBytes           int      // bytes per message wsbench sent (compressed runs)
+	messages, compressed uint64   // echoes measured, and how many came back compressed
 }
 
 func median(v []float64) float64 {
@@ -81,16 +85,28 @@ func summarize(runs []*benchRun) (summary, bool) {
 	if len(runs) == 0 {
 		return summary{}, false
 	}
-	var msgs, cpu, rd, wr, p50, p99, p999, pmax, util []float64
+	var msgs, cpu, rd, wr, out, p50, p99, p999, pmax, util []float64
 	s := summary{n: len(runs)}
 	for _, r := range runs {
 		m := float64(r.rep.Messages)
 		msgs = append(msgs, r.rep.MsgsPerSec)
-		if m > 0 {
+		if m > 0 && r.serverCPU > 0 {
+			// A window without one CPU tick (10 ms) leaves CPU per message unmeasured.
 			cpu = append(cpu, float64(r.serverCPU.Microseconds())/m)
+		}
+		if m > 0 {
 			rd = append(rd, float64(r.serverReads)/m)
 			wr = append(wr, float64(r.serverWrites)/m)
+			out = append(out, float64(r.serverOut)/m)
 		}
+		if c := r.rep.Compression; c != nil {
+			if c.Extension != "" && !slices.Contains(s.negotiated, c.Extension) {
+				s.negotiated = append(s.negotiated, c.Extension)
+			}
+			s.frameBytes = c.FrameBytes
+			s.compressed += c.CompressedReplies
+		}
+		s.messages += r.rep.Messages
 		l := r.rep.Latency
 		p50, p99, p999, pmax = append(p50, l.P50), append(p99, l.P99), append(p999, l.P999), append(pmax, l.Max)
 		s.clientUtil = max(s.clientUtil, r.rep.ClientCPUUtil)
@@ -103,7 +119,7 @@ func summarize(runs []*benchRun) (summary, bool) {
 		}
 	}
 	s.msgsMin, s.msgsMax, s.msgsMed = slices.Min(msgs), slices.Max(msgs), median(msgs)
-	s.cpuPerMsg, s.readsPerMsg, s.writesPerMsg = median(cpu), median(rd), median(wr)
+	s.cpuPerMsg, s.readsPerMsg, s.writesPerMsg, s.outPerMsg = median(cpu), median(rd), median(wr), median(out)
 	s.p50, s.p99, s.p999, s.pmax = median(p50), median(p99), median(p999), median(pmax)
 	s.serverUtil = median(util)
 	return s, true
@@ -143,7 +159,10 @@ func us(v float64) string {
 // write renders RESULTS.md and the charts.
 func (r *results) write() error {
 	o := r.o
-	chartDir := filepath.Join(filepath.Dir(o.out), o.chartDir)
+	chartDir := o.chartDir
+	if !filepath.IsAbs(chartDir) {
+		chartDir = filepath.Join(filepath.Dir(o.out), chartDir)
+	}
 	if err := os.MkdirAll(chartDir, 0o755); err != nil {
 		return err
 	}
@@ -172,7 +191,7 @@ func (r *results) write() error {
 	p("| Window | %s measured after %s warm-up, %d run(s) per scenario and library, libraries interleaved and rotated |\n", o.duration, o.warmup, o.repeats)
 	p("| Server CPU | utime+stime from /proc/<pid>/stat (10 ms ticks) over the window ÷ messages echoed in it |\n")
 	p("| Syscalls | read and write system calls of the server from /proc/<pid>/io over the window ÷ messages |\n")
-	p("| Compression | off everywhere. **Compression-on scenarios are pending**: our deflate package has not landed as a conn extension yet. |\n\n")
+	p("| Compression | off, except in \"Compression on\": text messages, every server restarted with permessage-deflate enabled as its library recommends, wsbench offering it and inflating every reply |\n\n")
 	p("Closed loop: each connection keeps *depth* binary messages in flight; throughput and server CPU per message are the headline figures, latency is send-to-echo. ")
 	p("\"server busy\" is the server's CPU time over the window as a share of its one CPU, \"wsbench CPU\" the load generator's: near 100%% for wsbench means it, not the server, may be the limit (marked ⚠); both well below 100%% means the run stalled on something else (the machine is shared). \"TCP retrans\" counts machine-wide retransmitted segments during the window: on loopback each one is a drop that stalls a connection for at least 200 ms.\n\n")
 	p("### The endpoints\n\n| library | API used | reassembles messages | validates UTF-8 |\n|---|---|---|---|\n")
@@ -184,50 +203,23 @@ func (r *results) write() error {
 		}
 		p("| %s | %s | %s | %s |\n", lib, api, yes(l.Reassembles), yes(l.ValidatesUTF8))
 	}
-	p("\nThe gobwas endpoint is a frame-level echo (as gobwas documents for zero-allocation servers): it does less work than a message-level echo, and it flushes its buffered writer only when no more input is buffered, so pipelined requests are answered with one write.\n\n")
+	p("\nThe gobwas endpoint is a frame-level echo (as gobwas documents for zero-allocation servers): it does less work than a message-level echo, and it flushes its buffered writer only when no more input is buffered, so pipelined requests are answered with one write. With compression on it is message-level (wsutil with wsflate, as gobwas's README shows), since a compressed message must be inflated whole.\n\n")
 
 	r.writeLosses(p)
 
 	p("## Throughput and server CPU per message\n\n")
-	for _, size := range o.sizes {
-		name := fmt.Sprintf("throughput-%d.svg", size)
-		if err := r.chart(filepath.Join(chartDir, name), size); err == nil {
-			p("![%s: messages/s and server CPU per message relative to ours](%s)\n\n", sizeName(size), filepath.ToSlash(filepath.Join(o.chartDir, name)))
+	r.writeScenarios(p, chartDir, false)
+	if len(o.compressSizes) > 0 {
+		p("## Compression on (permessage-deflate)\n\n")
+		p("Text messages of the JSON-like body every run sends (package payload: chat lines drawn from a word list, compressible about 4:1 at BestSpeed). wsbench offers `%s` and requires the server to accept it; it cycles through distinct bodies, each compressed once, enough that none repeats within 64 KiB of a connection's traffic (so a server's context takeover finds shared words in earlier messages but never a copy of the message), and inflates every compressed reply with the window and context takeover the server answered, checking its length. \"bytes out/msg\" is what the server wrote per message (wchar from /proc/<pid>/io: reply frames and any control frames), the measured size of its compressed replies. Inflating the replies costs wsbench CPU that uncompressed runs do not have: watch its column.\n\n", r.offer())
+		p("| library | enabled with | server accepted | echoes that came back compressed | wsbench sent per message (mean) |\n|---|---|---|---|---|\n")
+		for _, lib := range o.libs {
+			l, _ := peers.Get(lib)
+			neg, comp, sent := r.negotiated(lib)
+			p("| %s | %s | %s | %s | %s |\n", lib, l.Compression, neg, comp, sent)
 		}
-		for _, c := range o.conns {
-			for _, d := range o.depths {
-				sc := scenario{size, c, d}
-				libs := r.closed[sc]
-				if libs == nil {
-					continue
-				}
-				ours, okOurs := summarize(libs["ours"])
-				p("### %s\n\n", sc)
-				p("| library | msgs/s median (min–max) | vs ours | server CPU/msg | vs ours | reads/msg | writes/msg | p50 | p99 | p99.9 | server busy | wsbench CPU | TCP retrans | errors |\n")
-				p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-				for _, lib := range o.libs {
-					s, ok := summarize(libs[lib])
-					if !ok {
-						p("| %s | failed | | | | | | | | | | | | |\n", lib)
-						continue
-					}
-					rm, rc := "1.00×", "1.00×"
-					if lib != "ours" {
-						rm, rc = "–", "–"
-						if okOurs {
-							rm, rc = ratio(s.msgsMed, ours.msgsMed), ratio(s.cpuPerMsg, ours.cpuPerMsg)
-						}
-					}
-					warn := ""
-					if s.clientUtil > 0.9 {
-						warn = " ⚠"
-					}
-					p("| %s | %s (%s–%s) | %s | %s µs | %s | %s | %s | %s | %s | %s | %.0f%% | %.0f%%%s | %d | %d |\n", lib, num(s.msgsMed), num(s.msgsMin), num(s.msgsMax), rm,
-						num(s.cpuPerMsg), rc, num(s.readsPerMsg), num(s.writesPerMsg), us(s.p50), us(s.p99), us(s.p999), 100*s.serverUtil, 100*s.clientUtil, warn, s.retrans, s.errors)
-				}
-				p("\n")
-			}
-		}
+		p("\n")
+		r.writeScenarios(p, chartDir, true)
 	}
 	for _, s := range r.skipped {
 		p("- %s\n", s)
@@ -263,7 +255,7 @@ func (r *results) write() error {
 	p("\n")
 
 	p("## Memory per idle connection\n\n")
-	p("A fresh server per measurement; wsbench opens N connections (from several 127.0.0.x source addresses), completes their handshakes and holds them without traffic; after 1 s the server's VmRSS is read. Per connection = (RSS with N open − RSS before) ÷ N. RSS includes goroutine stacks and buffers the Go runtime has not returned to the OS.\n\n")
+	p("A fresh server per measurement; wsbench opens N connections (from several 127.0.0.x source addresses), completes their handshakes and holds them without traffic; after 1 s the server's VmRSS is read. Per connection = (RSS with N open − RSS before) ÷ N. RSS includes goroutine stacks and buffers the Go runtime has not returned to the OS. *ours* is examples/echo through net/http (server.Accept, the handler returns and a goroutine serves the Conn); *%s* is examples/echo -raw, which accepts with server.Serve on the listener as the gobwas and gws servers do; ratios are to *ours*.\n\n", oursRaw)
 	if len(r.idle) > 0 {
 		p("| N | library | RSS before | RSS with N open | per connection | vs ours |\n|---|---|---|---|---|---|\n")
 		for _, n := range o.idleN {
@@ -275,7 +267,7 @@ func (r *results) write() error {
 			if m, ok := libs["ours"]; ok {
 				oursPer = float64(m.after-m.before) / float64(n)
 			}
-			for _, lib := range o.libs {
+			for _, lib := range o.idleLibs() {
 				m, ok := libs[lib]
 				if !ok {
 					continue
@@ -309,8 +301,10 @@ func (r *results) write() error {
 			}
 		}
 	}
-	p("## Pending and not measured\n\n")
-	p("- Compression on (permessage-deflate): pending until the deflate package lands as a conn extension; wsbench's -compress flag is reserved and refuses to run.\n")
+	p("## Not measured\n\n")
+	if len(r.idleSkip) == 0 && len(r.failures) == 0 {
+		p("Every run completed.\n")
+	}
 	for _, s := range r.idleSkip {
 		p("- Idle memory at %s.\n", s)
 	}
@@ -318,6 +312,113 @@ func (r *results) write() error {
 		p("- Failed run: %s\n", f)
 	}
 	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+}
+
+// writeScenarios writes the chart and the table of every closed-loop
+// scenario with compression on or off, by message size.
+func (r *results) writeScenarios(p func(string, ...any), chartDir string, compress bool) {
+	o := r.o
+	for _, size := range o.sizesOf(compress) {
+		name := fmt.Sprintf("throughput-%d.svg", size)
+		if compress {
+			name = fmt.Sprintf("throughput-deflate-%d.svg", size)
+		}
+		if err := r.chart(filepath.Join(chartDir, name), size, compress); err == nil {
+			p("![%s: messages/s and server CPU per message relative to ours](%s)\n\n", sizeName(size), filepath.ToSlash(filepath.Join(o.chartDir, name)))
+		}
+		for _, sc := range o.scenarios(size, compress) {
+			libs := r.closed[sc]
+			if libs == nil {
+				continue
+			}
+			r.writeTable(p, sc, libs)
+		}
+	}
+}
+
+// writeTable writes one scenario's table: every library, ratios to ours.
+func (r *results) writeTable(p func(string, ...any), sc scenario, libs map[string][]*benchRun) {
+	ours, okOurs := summarize(libs["ours"])
+	extra, extraSep := "", ""
+	if sc.compress {
+		extra, extraSep = " bytes out/msg |", "---|"
+	}
+	p("### %s\n\n", sc)
+	p("| library | msgs/s median (min–max) | vs ours | server CPU/msg | vs ours | reads/msg | writes/msg |%s p50 | p99 | p99.9 | server busy | wsbench CPU | TCP retrans | errors |\n", extra)
+	p("|---|---|---|---|---|---|---|%s---|---|---|---|---|---|---|\n", extraSep)
+	for _, lib := range r.o.libs {
+		s, ok := summarize(libs[lib])
+		if !ok {
+			p("| %s | failed |%s\n", lib, strings.Repeat(" |", 12+len(extraSep)/4))
+			continue
+		}
+		rm, rc := "1.00×", "1.00×"
+		if lib != "ours" {
+			rm, rc = "–", "–"
+			if okOurs {
+				rm, rc = ratio(s.msgsMed, ours.msgsMed), ratio(s.cpuPerMsg, ours.cpuPerMsg)
+			}
+		}
+		warn := ""
+		if s.clientUtil > 0.9 {
+			warn = " ⚠"
+		}
+		out := ""
+		if sc.compress {
+			out = " " + num(s.outPerMsg) + " |"
+		}
+		p("| %s | %s (%s–%s) | %s | %s µs | %s | %s | %s |%s %s | %s | %s | %.0f%% | %.0f%%%s | %d | %d |\n", lib, num(s.msgsMed), num(s.msgsMin), num(s.msgsMax), rm,
+			num(s.cpuPerMsg), rc, num(s.readsPerMsg), num(s.writesPerMsg), out, us(s.p50), us(s.p99), us(s.p999), 100*s.serverUtil, 100*s.clientUtil, warn, s.retrans, s.errors)
+	}
+	p("\n")
+}
+
+// offer returns what wsbench offered in the compressed runs.
+func (r *results) offer() string {
+	for _, libs := range r.closed {
+		for _, runs := range libs {
+			for _, run := range runs {
+				if c := run.rep.Compression; c != nil {
+					return c.Offer
+				}
+			}
+		}
+	}
+	return "permessage-deflate"
+}
+
+// negotiated returns, for lib, the permessage-deflate answers its server
+// gave over all compressed runs, the share of echoes that came back
+// compressed, and the bytes per message wsbench sent.
+func (r *results) negotiated(lib string) (neg, comp, sent string) {
+	var runs []*benchRun
+	for _, size := range r.o.compressSizes {
+		for _, sc := range r.o.scenarios(size, true) {
+			runs = append(runs, r.closed[sc][lib]...)
+		}
+	}
+	s, ok := summarize(runs)
+	if !ok || len(s.negotiated) == 0 {
+		return "not measured", "–", "–"
+	}
+	var quoted []string
+	for _, n := range s.negotiated {
+		quoted = append(quoted, "`"+n+"`")
+	}
+	var sizes []string
+	for _, size := range r.o.compressSizes {
+		for _, sc := range r.o.scenarios(size, true) {
+			if t, ok := summarize(r.closed[sc][lib]); ok && t.frameBytes > 0 {
+				sizes = append(sizes, fmt.Sprintf("%d B for %s", t.frameBytes, sizeName(size)))
+				break
+			}
+		}
+	}
+	comp = "–"
+	if s.messages > 0 {
+		comp = fmt.Sprintf("%.0f%%", 100*float64(s.compressed)/float64(s.messages))
+	}
+	return strings.Join(quoted, ", "), comp, strings.Join(sizes, ", ")
 }
 
 func yes(b bool) string {
@@ -340,41 +441,23 @@ func trimProfile(s string) string {
 }
 
 // writeLosses lists the scenarios where a peer beats ours, on throughput
-// or on server CPU per message, by more than 5%.
+// or on server CPU per message, by more than 5%, each with the measured
+// figures per message of ours and of every peer that beat it, and the
+// idle memory per connection where a peer needs less. It states no cause:
+// the figures, and the CPU profiles at the end, are the evidence.
 func (r *results) writeLosses(p func(string, ...any)) {
 	var lines []string
-	for _, size := range r.o.sizes {
-		for _, c := range r.o.conns {
-			for _, d := range r.o.depths {
-				sc := scenario{size, c, d}
-				libs := r.closed[sc]
-				ours, ok := summarize(libs["ours"])
+	var more [3]int // losing scenarios where ours had more writes, reads, CPU per message than the fastest winner
+	for _, compress := range []bool{false, true} {
+		for _, size := range r.o.sizesOf(compress) {
+			for _, sc := range r.o.scenarios(size, compress) {
+				l, m, ok := r.loss(sc)
 				if !ok {
 					continue
 				}
-				var beat []string
-				for _, lib := range r.o.libs[1:] {
-					s, ok := summarize(libs[lib])
-					if !ok {
-						continue
-					}
-					var why []string
-					if s.msgsMed > 1.05*ours.msgsMed {
-						why = append(why, fmt.Sprintf("%.2f× our msgs/s", s.msgsMed/ours.msgsMed))
-					}
-					if s.cpuPerMsg < ours.cpuPerMsg/1.05 {
-						why = append(why, fmt.Sprintf("%.2f× our CPU/msg", s.cpuPerMsg/ours.cpuPerMsg))
-					}
-					if len(why) > 0 {
-						beat = append(beat, lib+" ("+strings.Join(why, ", ")+")")
-					}
-				}
-				if len(beat) > 0 {
-					l := fmt.Sprintf("- %s: %s; our server made %.2f write and %.2f read system calls per message.", sc, strings.Join(beat, "; "), ours.writesPerMsg, ours.readsPerMsg)
-					if ours.serverUtil < 0.5 && ours.clientUtil < 0.5 {
-						l += fmt.Sprintf(" *Inconclusive*: during our run neither our server (%.0f%% busy) nor wsbench (%.0f%%) was busy, so something outside both stalled it (another job on the shared CPU, or the %d TCP retransmissions seen machine-wide); a stalled run also inflates CPU and system calls per message (idle wake-ups, partial writes). Re-run before drawing conclusions.", 100*ours.serverUtil, 100*ours.clientUtil, ours.retrans)
-					}
-					lines = append(lines, l)
+				lines = append(lines, l)
+				for i := range more {
+					more[i] += m[i]
 				}
 			}
 		}
@@ -382,37 +465,96 @@ func (r *results) writeLosses(p func(string, ...any)) {
 	p("## Where ours loses\n\n")
 	if len(lines) == 0 {
 		p("In this run no peer beat ours by more than 5%% on throughput or server CPU per message.\n\n")
-		return
-	}
-	p("Scenarios where a peer beat ours by more than 5%% on median throughput or server CPU per message (single runs in -quick mode are noisy; check the min–max columns):\n\n")
-	for _, l := range lines {
-		p("%s\n", l)
-	}
-	p("\nWhy, from the system-call columns and the profiles at the end:\n\n")
-	p("- **No write batching.** Our Conn flushes at the end of every WriteMessage: one write system call per echoed message, whatever the depth. Peers that batch (the gobwas frame echo flushes only when its reader has no buffered input) answer a burst of pipelined requests with one write, which is why writes/msg falls far below 1 for gobwas at depth 16 and its CPU per message drops with it. In our profile nearly all the time is the write system call under conn.(*Conn).writeFrame → frame.(*Writer).Flush. The fix the issue asks for belongs in conn: flush pending writes when the reader is about to block (Netty's flush-on-read-complete), which leaves depth-1 latency unchanged.\n")
-	if big := r.closed[scenario{65536, 1, 1}]; big != nil {
-		if s, ok := summarize(big["ours"]); ok {
-			p("- **Large messages: %.1f writes and %.1f reads per 64 KiB message.** frame.Writer copies the header into its 4 KiB buffer, flushes it, then writes the payload directly (two system calls; writev through net.Buffers, or copying up to a buffer's worth of payload behind the header, would make it one), and the 4 KiB read buffer takes the header and the first bytes before the rest is read straight into the message.\n", s.writesPerMsg, s.readsPerMsg)
+	} else {
+		p("Scenarios where a peer beat ours by more than 5%% on median throughput or server CPU per message (single runs in -quick mode are noisy; check the min–max columns), with the server's measured system calls and CPU time per message for ours and for each peer that beat it:\n\n")
+		for _, l := range lines {
+			p("%s\n", l)
 		}
+		p("\nAgainst the fastest peer of each of these %d scenarios, our server made more write system calls per message in %d, more read system calls per message in %d, and used more CPU per message in %d.", len(lines), more[0], more[1], more[2])
+		if len(r.profiles) > 0 {
+			p(" Where that CPU goes is in the CPU profiles at the end.")
+		}
+		p("\n\n")
 	}
+	var mem []string
 	for _, n := range r.o.idleN {
 		libs := r.idle[n]
-		m, ok := libs["ours"]
+		for _, us := range []string{"ours", oursRaw} {
+			m, ok := libs[us]
+			if !ok {
+				continue
+			}
+			per := float64(m.after-m.before) / float64(n)
+			var lower []string
+			for _, lib := range r.o.libs[1:] {
+				if o, ok := libs[lib]; ok {
+					if op := float64(o.after-o.before) / float64(n); op < per/1.05 {
+						lower = append(lower, fmt.Sprintf("%s %.1f KiB", lib, op))
+					}
+				}
+			}
+			if len(lower) > 0 {
+				mem = append(mem, fmt.Sprintf("- N = %d: %s %.1f KiB per connection; %s.", n, us, per, strings.Join(lower, ", ")))
+			}
+		}
+	}
+	if len(mem) > 0 {
+		p("Idle memory, where a peer's server held more than 5%% less per connection than ours (measured RSS growth ÷ N; see \"Memory per idle connection\"):\n\n")
+		for _, l := range mem {
+			p("%s\n", l)
+		}
+		p("\n")
+	}
+}
+
+// loss describes scenario sc if a peer beat ours in it: one line with the
+// ratios and the per-message figures, and whether ours made more writes,
+// more reads and used more CPU per message than the fastest of the peers
+// that beat it.
+func (r *results) loss(sc scenario) (line string, more [3]int, ok bool) {
+	libs := r.closed[sc]
+	ours, ok := summarize(libs["ours"])
+	if !ok {
+		return "", more, false
+	}
+	figures := func(name string, s summary) string {
+		return fmt.Sprintf("%s %s writes, %s reads, %s µs CPU", name, num(s.writesPerMsg), num(s.readsPerMsg), num(s.cpuPerMsg))
+	}
+	var beat, per []string
+	var best summary
+	found := false
+	for _, lib := range r.o.libs[1:] {
+		s, ok := summarize(libs[lib])
 		if !ok {
 			continue
 		}
-		per := float64(m.after-m.before) / float64(n)
-		var lower []string
-		for _, lib := range r.o.libs[1:] {
-			if o, ok := libs[lib]; ok {
-				if op := float64(o.after-o.before) / float64(n); op < per/1.05 {
-					lower = append(lower, fmt.Sprintf("%s %.1f KiB", lib, op))
-				}
-			}
+		var why []string
+		if s.msgsMed > 1.05*ours.msgsMed {
+			why = append(why, fmt.Sprintf("%.2f× our msgs/s", s.msgsMed/ours.msgsMed))
 		}
-		if len(lower) > 0 {
-			p("- **Idle memory (N = %d): ours %.1f KiB per connection**, against %s. Each Conn allocates its 4 KiB read and 4 KiB write buffers in conn.New and keeps them for life, and the handler goroutine (with net/http's per-connection state until hijack) adds its stack; the issue's goal is buffers taken from a pool when bytes arrive and returned when the connection goes quiet.\n", n, per, strings.Join(lower, ", "))
+		if s.cpuPerMsg < ours.cpuPerMsg/1.05 {
+			why = append(why, fmt.Sprintf("%.2f× our CPU/msg", s.cpuPerMsg/ours.cpuPerMsg))
+		}
+		if len(why) == 0 {
+			continue
+		}
+		beat = append(beat, lib+" ("+strings.Join(why, ", ")+")")
+		per = append(per, figures(lib, s))
+		if !found || s.msgsMed > best.msgsMed {
+			best, found = s, true
 		}
 	}
-	p("\n")
+	if !found {
+		return "", more, false
+	}
+	for i, d := range [3][2]float64{{ours.writesPerMsg, best.writesPerMsg}, {ours.readsPerMsg, best.readsPerMsg}, {ours.cpuPerMsg, best.cpuPerMsg}} {
+		if d[0] > d[1] {
+			more[i] = 1
+		}
+	}
+	line = fmt.Sprintf("- %s: %s. Per message: %s; %s.", sc, strings.Join(beat, "; "), figures("ours", ours), strings.Join(per, "; "))
+	if ours.serverUtil < 0.5 && ours.clientUtil < 0.5 {
+		line += fmt.Sprintf(" *Inconclusive*: during our run our server was %.0f%% busy and wsbench %.0f%%, neither saturated, with %d TCP retransmissions machine-wide in the window. Re-run before drawing conclusions.", 100*ours.serverUtil, 100*ours.clientUtil, ours.retrans)
+	}
+	return line, more, true
 }

@@ -10,35 +10,33 @@ import (
 // Colours per library position, ours first.
 var palette = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"}
 
-// chart draws, for one message size, two grouped bar panels: messages/s and
-// server CPU per message, each relative to ours (ours = 1), one group per
-// (connections, depth) scenario. Plain SVG 1.1 with inline styles, which
+// chart draws, for one message size with compression on or off, two
+// grouped bar panels: messages/s and server CPU per message, each relative
+// to ours (ours = 1), one group per (connections, depth) scenario. Plain SVG 1.1 with inline styles, which
 // browsers and GitHub render.
-func (r *results) chart(path string, size int) error {
+func (r *results) chart(path string, size int, compress bool) error {
 	type group struct {
 		label string
 		vals  [2][]float64 // [metric][lib]
 	}
 	var groups []group
-	for _, c := range r.o.conns {
-		for _, d := range r.o.depths {
-			libs := r.closed[scenario{size, c, d}]
-			ours, ok := summarize(libs["ours"])
-			if !ok {
-				continue
-			}
-			g := group{label: fmt.Sprintf("%dc d%d", c, d)}
-			for _, lib := range r.o.libs {
-				s, ok := summarize(libs[lib])
-				m, cpu := math.NaN(), math.NaN()
-				if ok {
-					m, cpu = s.msgsMed/ours.msgsMed, s.cpuPerMsg/ours.cpuPerMsg
-				}
-				g.vals[0] = append(g.vals[0], m)
-				g.vals[1] = append(g.vals[1], cpu)
-			}
-			groups = append(groups, g)
+	for _, sc := range r.o.scenarios(size, compress) {
+		libs := r.closed[sc]
+		ours, ok := summarize(libs["ours"])
+		if !ok {
+			continue
 		}
+		g := group{label: fmt.Sprintf("%dc d%d", sc.conns, sc.depth)}
+		for _, lib := range r.o.libs {
+			s, ok := summarize(libs[lib])
+			m, cpu := math.NaN(), math.NaN()
+			if ok {
+				m, cpu = s.msgsMed/ours.msgsMed, s.cpuPerMsg/ours.cpuPerMsg
+			}
+			g.vals[0] = append(g.vals[0], m)
+			g.vals[1] = append(g.vals[1], cpu)
+		}
+		groups = append(groups, g)
 	}
 	if len(groups) == 0 {
 		return fmt.Errorf("no data")
@@ -54,7 +52,11 @@ func (r *results) chart(path string, size int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14" font-weight="bold">%s messages: each library relative to ours</text>`+"\n", left, sizeName(size))
+	kind := "binary"
+	if compress {
+		kind = "compressed text"
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14" font-weight="bold">%s %s messages: each library relative to ours</text>`+"\n", left, sizeName(size), kind)
 	// Legend.
 	for i, lib := range r.o.libs {
 		x := left + i*90
@@ -117,7 +119,7 @@ func (r *results) memChart(path string) error {
 	}
 	const left, top, panelH = 60, 50, 220
 	bw := 16.0
-	gw := float64(len(r.o.libs))*bw + 30
+	gw := float64(len(r.o.idleLibs()))*bw + 30
 	w := max(left+int(gw*float64(len(ns)))+20, 480)
 	h := top + panelH + 50
 	maxV := 1.0
@@ -133,7 +135,7 @@ func (r *results) memChart(path string) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14" font-weight="bold">Server memory per idle connection, KiB (lower is better)</text>`+"\n", left)
-	for i, lib := range r.o.libs {
+	for i, lib := range r.o.idleLibs() {
 		x := left + i*90
 		fmt.Fprintf(&b, `<rect x="%d" y="28" width="10" height="10" fill="%s"/><text x="%d" y="37">%s</text>`+"\n", x, palette[i%len(palette)], x+14, lib)
 	}
@@ -144,7 +146,7 @@ func (r *results) memChart(path string) error {
 	}
 	for gi, n := range ns {
 		gx := float64(left) + float64(gi)*gw + 15
-		for li, lib := range r.o.libs {
+		for li, lib := range r.o.idleLibs() {
 			m, ok := r.idle[n][lib]
 			if !ok {
 				continue
@@ -155,7 +157,7 @@ func (r *results) memChart(path string) error {
 				gx+float64(li)*bw, float64(y0+panelH)-bh, bw-2, bh, palette[li%len(palette)], lib, n, v)
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="9">%.1f</text>`+"\n", gx+float64(li)*bw+bw/2-1, float64(y0+panelH)-bh-3, v)
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">N = %d</text>`+"\n", gx+float64(len(r.o.libs))*bw/2, y0+panelH+16, n)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">N = %d</text>`+"\n", gx+float64(len(r.o.idleLibs()))*bw/2, y0+panelH+16, n)
 	}
 	b.WriteString("</svg>\n")
 	return os.WriteFile(path, []byte(b.String()), 0o644)

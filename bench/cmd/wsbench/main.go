@@ -28,8 +28,15 @@
 // wsbench stays out of the server's way: frames are pre-encoded and
 // pre-masked once (-fresh-masks re-keys each frame before each send), one
 // goroutine per connection both writes and reads, replies are parsed in
-// place and nothing is allocated per message. -compress is reserved for
-// permessage-deflate, which is pending.
+// place and nothing is allocated per message.
+//
+//	wsbench -url ws://127.0.0.1:9001/ -compress -text -c 100 -size 1024 -depth 16 -d 10s
+//
+// offers permessage-deflate (RFC 7692) with client_no_context_takeover,
+// sends one body compressed once at start-up, inflates every compressed
+// reply and checks its length, and reports what the server accepted and
+// the bytes each message took on the wire. A server that declines
+// compression fails the run's connections ("negotiation" errors).
 package main
 
 import (
@@ -50,13 +57,13 @@ func main() {
 	flag.StringVar(&c.URL, "url", "ws://127.0.0.1:9001/", "ws:// or wss:// URL of an echo endpoint")
 	flag.IntVar(&c.Conns, "c", 1, "connections")
 	flag.IntVar(&c.Size, "size", 16, "message payload size in bytes")
-	text := flag.Bool("text", false, "send text messages (ASCII payload) instead of binary")
+	text := flag.Bool("text", false, "send text messages instead of binary (the same JSON-like payload either way)")
 	flag.IntVar(&c.Depth, "depth", 0, "messages in flight per connection (default 1; with -rate, the most in flight, default 64)")
 	flag.Float64Var(&c.Rate, "rate", 0, "open loop: total messages per second (0: closed loop)")
 	flag.DurationVar(&c.Duration, "d", 10*time.Second, "measurement duration (idle mode: how long to hold, 0 = until interrupted)")
 	flag.DurationVar(&c.Warmup, "warmup", time.Second, "warm-up before measuring")
 	flag.DurationVar(&c.Ramp, "ramp", 0, "open the connections evenly over this time")
-	flag.BoolVar(&c.Compress, "compress", false, "offer permessage-deflate (pending: not implemented yet)")
+	flag.BoolVar(&c.Compress, "compress", false, "offer permessage-deflate (client_no_context_takeover) and require the server to accept it; replies are inflated and checked")
 	flag.BoolVar(&c.FreshMasks, "fresh-masks", false, "re-key every frame before each send instead of reusing pre-masked frames")
 	flag.IntVar(&c.Sources, "sources", 1, "bind connections round-robin to 127.0.0.1..127.0.0.N (loopback targets only)")
 	flag.BoolVar(&c.Insecure, "insecure", false, "skip TLS certificate verification (wss://)")

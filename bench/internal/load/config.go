@@ -5,22 +5,53 @@
 // # How it stays out of the way
 //
 //   - Raw frames: messages are encoded once, at start-up, with package
-//     frame, into a buffer shared by every connection: 2×W consecutive
-//     masked frames, W being the most a connection sends in one go, so
-//     any run of up to W frames is one contiguous slice and one write.
-//     Each frame has its own masking key (RFC 6455 §5.3), drawn from
-//     crypto/rand. Reusing pre-masked frames is what "masked once per
-//     buffer" means: a server cannot tell, and on loopback the purpose of
-//     masking (keeping intermediaries from mistaking payloads for HTTP)
-//     does not arise. Config.FreshMasks re-keys every frame before each
-//     send instead, at the cost of one masking pass per message.
+//     frame, into a buffer shared by every connection: R+W consecutive
+//     masked frames, frame i carrying body i mod R, W being the most a
+//     connection sends in one go, so any run of up to W frames is one
+//     contiguous slice and one write. R is 1 (every message the same)
+//     unless compression needs distinct bodies (see below). Each frame has
+//     its own masking key (RFC 6455 §5.3), drawn from crypto/rand. Reusing
+//     pre-masked frames is what "masked once per buffer" means: a server
+//     cannot tell, and on loopback the purpose of masking (keeping
+//     intermediaries from mistaking payloads for HTTP) does not arise.
+//     Config.FreshMasks re-keys every frame before each send instead, at
+//     the cost of one masking pass per message.
 //   - Replies are parsed in place in a per-connection read buffer with
-//     frame.ParseHeader; payloads are counted and skipped, not copied.
+//     frame.ParseHeader; payloads are counted and skipped, not copied
+//     (compressed ones are collected and inflated, see below).
 //   - One goroutine per connection, which both writes and reads; writes
 //     that would block are bounded by a deadline so the goroutine never
 //     stops reading (otherwise a server blocked writing to us could never
 //     drain what we send). Nothing is allocated per message.
 //   - Latencies go to lock-free log-linear histograms (package hist).
+//
+// Messages carry JSON-like chat lines from package payload (valid UTF-8,
+// compressible about 4:1 but not trivially), as text or binary messages.
+//
+// # Compression
+//
+// With Config.Compress, each connection offers "permessage-deflate;
+// client_no_context_takeover; client_max_window_bits" (RFC 7692 §7.1) and
+// validates the answer with the deflate package's client-side negotiation
+// (deflate.AcceptResponse); a server that declines, or answers with
+// parameters §7.1 forbids, fails the connection with a "negotiation"
+// error. Because we asked for no context takeover on our side, a
+// compressed body is a valid message on every connection at any time: the
+// bodies are compressed once each (deflate.AppendCompressed, BestSpeed,
+// with the client window the server allowed; once per distinct window)
+// and sent as pre-masked frames with RSV1 set, like uncompressed ones.
+// Messages cycle through enough distinct bodies (R, up to 4096) that none
+// repeats within 64 KiB of a connection's traffic, twice the largest window a server may
+// compress with: otherwise a server with context takeover would echo each
+// message as a back-reference to its previous copy. Replies may be
+// compressed, with or without server context takeover, or not (RSV1
+// clear): each connection inflates compressed replies with its own
+// deflate.Decompressor, configured from the server's answer, into a reused
+// sink, and checks the inflated length ("mismatch" if it differs,
+// "inflate" for invalid data). The report gives the offer, the server's
+// answer and the bytes each message takes on the wire. Inflating costs
+// wsbench CPU per message that an uncompressed run does not have: watch
+// its CPU column.
 //
 // # Closed and open loop
 //
@@ -51,7 +82,7 @@ type Config struct {
 	URL   string // ws:// or wss://
 	Conns int    // connections (default 1)
 	Size  int    // payload bytes per message
-	Text  bool   // text messages (ASCII payload, valid UTF-8) instead of binary
+	Text  bool   // text messages instead of binary (same payload: see package payload)
 	Depth int    // messages in flight per connection (default 1; open loop: default 64)
 	Rate  float64
 	// Duration of the measurement, after Warmup. In idle mode, how long
@@ -60,8 +91,8 @@ type Config struct {
 	Warmup   time.Duration
 	// Ramp spreads the opening of the connections evenly over this time.
 	Ramp time.Duration
-	// Compress offers permessage-deflate (RFC 7692). Pending: the deflate
-	// package has not landed, so Validate rejects it.
+	// Compress offers permessage-deflate (RFC 7692) and requires the server
+	// to accept it: see "Compression" in the package doc.
 	Compress bool
 	// FreshMasks gives every frame a new masking key before each send.
 	FreshMasks bool
@@ -113,9 +144,6 @@ func (c *Config) Validate() error {
 	}
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return fmt.Errorf("bad URL %q: the scheme must be ws or wss", c.URL)
-	}
-	if c.Compress {
-		return errors.New("compression: pending — permessage-deflate is not implemented yet (the deflate package has not landed)")
 	}
 	if c.Size < 0 || c.Size > 64<<20 {
 		return fmt.Errorf("size %d out of range (0 .. 64 MiB)", c.Size)

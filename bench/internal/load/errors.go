@@ -13,16 +13,18 @@ type errKind int
 const (
 	errDial        errKind = iota // TCP connect failed
 	errHandshake                  // TLS or WebSocket handshake failed
+	errNegotiation                // the server declined or mis-answered the permessage-deflate offer
 	errWrite                      // writing to the connection failed
 	errRead                       // reading failed, or the server closed TCP
 	errProtocol                   // a reply broke RFC 6455 (masked, bad header)
-	errMismatch                   // an echo of the wrong type or length
+	errMismatch                   // an echo of the wrong type or length (decompressed length if compressed)
+	errInflate                    // a compressed echo that is not valid DEFLATE data
 	errServerClose                // the server sent a close frame
 	errDrain                      // echoes still missing after DrainTimeout
 	numKinds
 )
 
-var kindNames = [numKinds]string{"dial", "handshake", "write", "read", "protocol", "mismatch", "server_close", "drain_timeout"}
+var kindNames = [numKinds]string{"dial", "handshake", "negotiation", "write", "read", "protocol", "mismatch", "inflate", "server_close", "drain_timeout"}
 
 func (k errKind) String() string { return kindNames[k] }
 
@@ -80,7 +82,8 @@ func isTimeout(err error) bool {
 }
 
 var (
-	errMaskedReply  = errors.New("reply frame is masked or has RSV bits set")
+	errMaskedReply  = errors.New("reply frame is masked or has RSV bits set that no extension allows")
+	errDeclined     = errors.New("server declined permessage-deflate")
 	errClosed       = errors.New("server sent a close frame")
 	errWrongType    = errors.New("echo of the wrong type or out of sequence")
 	errWrongLength  = errors.New("echo of the wrong length")

@@ -21,6 +21,10 @@ type Report struct {
 	MBPerSec   float64 `json:"mb_per_sec"` // payload bytes echoed, 10^6 per MB
 	Latency    Latency `json:"latency"`
 
+	// Compression is the outcome of the permessage-deflate offer, with
+	// Config.Compress.
+	Compression *CompressionReport `json:"compression,omitempty"`
+
 	Errors        map[string]uint64 `json:"errors"`
 	ErrorExamples map[string]string `json:"error_examples,omitempty"`
 
@@ -30,6 +34,24 @@ type Report struct {
 	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
 	ClientCPUs       int     `json:"client_cpus"`
 	ClientCPUUtil    float64 `json:"client_cpu_util"`
+}
+
+// CompressionReport describes the permessage-deflate negotiation.
+type CompressionReport struct {
+	Offer string `json:"offer"` // what wsbench offered
+	// Extension is what the server accepted, as it answered (the first
+	// connection's answer; Mixed tells whether others differed).
+	Extension string `json:"extension"`
+	Mixed     bool   `json:"mixed,omitempty"`
+	// FrameBytes is the mean size on the wire of the messages wsbench
+	// sends, header and compressed payload, over the Bodies distinct
+	// bodies it cycles through.
+	FrameBytes int `json:"frame_bytes"`
+	Bodies     int `json:"bodies"`
+	// CompressedReplies counts the echoes of the measurement window that
+	// came back compressed (RSV1 set); servers may leave some, small ones
+	// typically, uncompressed.
+	CompressedReplies uint64 `json:"compressed_replies"`
 }
 
 // ReportConfig echoes the parameters of the run.
@@ -44,6 +66,7 @@ type ReportConfig struct {
 	Duration   float64 `json:"duration_seconds"`
 	Warmup     float64 `json:"warmup_seconds"`
 	FreshMasks bool    `json:"fresh_masks"`
+	Compress   bool    `json:"compress"`
 }
 
 // Latency holds percentiles in microseconds, from the intended send time
@@ -67,7 +90,7 @@ func reportConfig(c *Config) ReportConfig {
 		mode = "open"
 	}
 	return ReportConfig{URL: c.URL, Mode: mode, Conns: c.Conns, Size: c.Size, Text: c.Text, Depth: c.Depth,
-		Rate: c.Rate, Duration: c.Duration.Seconds(), Warmup: c.Warmup.Seconds(), FreshMasks: c.FreshMasks}
+		Rate: c.Rate, Duration: c.Duration.Seconds(), Warmup: c.Warmup.Seconds(), FreshMasks: c.FreshMasks, Compress: c.Compress}
 }
 
 func latencyOf(h *hist.Histogram) Latency {
@@ -98,6 +121,19 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "mode        open loop at %.0f msgs/s, %d connections, %d B %s, at most %d in flight each\n", c.Rate, c.Conns, c.Size, kind, c.Depth)
 	default:
 		fmt.Fprintf(w, "mode        closed loop, %d connections, %d B %s, depth %d\n", c.Conns, c.Size, kind, c.Depth)
+	}
+	if cr := r.Compression; cr != nil {
+		mixed := ""
+		if cr.Mixed {
+			mixed = " (other connections negotiated differently)"
+		}
+		if cr.Extension == "" {
+			fmt.Fprintf(w, "compression offered %q, not negotiated\n", cr.Offer)
+		} else {
+			fmt.Fprintf(w, "compression offered %q; server accepted %q%s\n", cr.Offer, cr.Extension, mixed)
+			fmt.Fprintf(w, "            %d B per message sent (%d B payload, %d distinct bodies); %d of %d echoes measured came back compressed\n",
+				cr.FrameBytes, c.Size, cr.Bodies, cr.CompressedReplies, r.Messages)
+		}
 	}
 	if c.Mode != "idle" {
 		fmt.Fprintf(w, "measured    %.2fs after %.2fs warm-up (%d/%d connected)\n", r.Seconds, c.Warmup, r.Connected, c.Conns)

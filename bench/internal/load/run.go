@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/bench/internal/hist"
+	"github.com/rfc6455/ws/bench/internal/payload"
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/handshake"
 )
 
 // runner holds what the connections of a run share.
@@ -22,10 +25,17 @@ type runner struct {
 	cfg    Config
 	u      *url.URL
 	base   time.Time // origin of the monotonic clock below
-	frames []byte    // 2*window pre-masked frames
-	fsize  int       // bytes per encoded frame
+	bodies [][]byte  // the message payloads, sent in turn
+	plain  frameSet  // uncompressed frames
 	window int       // most frames sent in one write
 	op     frame.Opcode
+
+	// With Compress: the compressed frames for each client window size a
+	// server chose, built by the first connection that needs them.
+	mu       sync.Mutex
+	deflated [deflate.MaxWindowBits + 1]*frameSet
+	ext      atomic.Pointer[string] // the first connection's negotiated extension
+	extMixed atomic.Bool            // another connection negotiated differently
 
 	goAt      atomic.Int64 // when traffic starts (ns since base), 0 until all are connected
 	measuring atomic.Bool
@@ -36,10 +46,21 @@ type runner struct {
 	stats     []connStats      // per connection
 }
 
+// frameSet is pre-masked frames back to back: frame i carries body
+// i mod ring, for i in [0, ring+window), so that the window frames after
+// any position are one contiguous slice. offs[i] is where frame i starts;
+// offs[ring+window] is the end.
+type frameSet struct {
+	frames []byte
+	offs   []int
+	ring   int
+}
+
 // connStats are a connection's counters, padded to a cache line so that
 // connections on different CPUs do not share one.
 type connStats struct {
 	msgs, bytes           atomic.Uint64 // echoes received while measuring
+	compressed            atomic.Uint64 // of which compressed (RSV1)
 	totalMsgs, totalBytes atomic.Uint64 // echoes received, for progress
 	_                     [32]byte
 }
@@ -62,7 +83,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.op = frame.OpText
 	}
 	r.window = c.Depth
-	r.buildFrames()
+	r.bodies = bodies(c)
+	r.plain = r.buildFrames(r.bodies, 0)
 	r.hists = make([]hist.Histogram, min(c.Conns, 4*runtime.GOMAXPROCS(0)))
 	r.stats = make([]connStats, c.Conns)
 	raiseFileLimit(c.Conns)
@@ -104,6 +126,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	rep := &Report{Config: reportConfig(c)}
+	defer r.reportCompression(rep)
 	if c.Idle {
 		wg.Wait()
 		rep.ConnectSeconds = time.Since(start).Seconds()
@@ -173,36 +196,92 @@ func (r *runner) event(name string) {
 	}
 }
 
-// buildFrames encodes 2*window frames back to back, each masked with its
-// own key.
-func (r *runner) buildFrames() {
-	c := &r.cfg
-	payload := Payload(c.Size, c.Text)
-	h := frame.Header{Fin: true, Opcode: r.op, Masked: true, Length: int64(c.Size)}
-	r.fsize = h.Size() + c.Size
-	r.frames = make([]byte, 0, 2*r.window*r.fsize)
-	for range 2 * r.window {
-		crand.Read(h.Key[:])
-		r.frames = frame.AppendHeader(r.frames, h)
-		start := len(r.frames)
-		r.frames = append(r.frames, payload...)
-		frame.Mask(h.Key, 0, r.frames[start:])
+// bodies returns the message payloads. Without compression every message
+// carries the same body. With it, a server compressing with context
+// takeover would find an identical earlier message in its window and send
+// each echo as a few bytes of back-reference, which no real traffic
+// allows; so messages cycle through enough distinct bodies
+// (payload.Series) to fill twice the largest window, 32 KiB (RFC 7692
+// §7.1.2.1), before one repeats: up to 4096 bodies, so messages under 16
+// bytes may repeat within a window.
+func bodies(c *Config) [][]byte {
+	n := 1
+	if c.Compress && c.Size > 0 {
+		n = min((64<<10)/c.Size+1, 4096)
 	}
+	return payload.Series(c.Size, n)
 }
 
-// Payload returns the message payload: for text, printable ASCII (valid
-// UTF-8) shaped like JSON; for binary, a byte ramp.
-func Payload(n int, text bool) []byte {
-	p := make([]byte, n)
-	const js = `{"id":12345,"user":"someone","text":"hello, world","ok":true},`
-	for i := range p {
-		if text {
-			p[i] = js[i%len(js)]
-		} else {
-			p[i] = byte(i * 7)
+// buildFrames encodes ring+window frames, frame i carrying payloads[i mod
+// ring] with rsv set, each masked with its own key.
+func (r *runner) buildFrames(payloads [][]byte, rsv byte) frameSet {
+	fs := frameSet{ring: len(payloads)}
+	n := fs.ring + r.window
+	size := 0
+	for i := range n {
+		size += frame.MaxHeaderSize + len(payloads[i%fs.ring])
+	}
+	fs.frames = make([]byte, 0, size)
+	fs.offs = make([]int, 0, n+1)
+	for i := range n {
+		p := payloads[i%fs.ring]
+		h := frame.Header{Fin: true, RSV: rsv, Opcode: r.op, Masked: true, Length: int64(len(p))}
+		crand.Read(h.Key[:])
+		fs.offs = append(fs.offs, len(fs.frames))
+		fs.frames = frame.AppendHeader(fs.frames, h)
+		start := len(fs.frames)
+		fs.frames = append(fs.frames, p...)
+		frame.Mask(h.Key, 0, fs.frames[start:])
+	}
+	fs.offs = append(fs.offs, len(fs.frames))
+	return fs
+}
+
+// deflatedFrames returns the frames for a connection that negotiated neg:
+// the bodies compressed once each, without context takeover, with the
+// window the server allowed us (RFC 7692 §7.2.1), RSV1 set on each frame
+// (§6).
+func (r *runner) deflatedFrames(neg *negotiated) *frameSet {
+	if s := neg.ext; !r.ext.CompareAndSwap(nil, &s) && *r.ext.Load() != s {
+		r.extMixed.Store(true)
+	}
+	bits := neg.cfg.CompressWindowBits
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.deflated[bits] == nil {
+		zs := make([][]byte, len(r.bodies))
+		for i, b := range r.bodies {
+			zs[i] = deflate.AppendCompressed(nil, b, bits, neg.cfg.Level)
+		}
+		fs := r.buildFrames(zs, frame.RSV1)
+		r.deflated[bits] = &fs
+	}
+	return r.deflated[bits]
+}
+
+// reportCompression adds the outcome of the negotiation to rep.
+func (r *runner) reportCompression(rep *Report) {
+	if !r.cfg.Compress {
+		return
+	}
+	cr := &CompressionReport{Offer: string(handshake.AppendExtensions(nil, []handshake.Extension{deflate.Offer(&offer)}))}
+	if p := r.ext.Load(); p != nil {
+		cr.Extension = *p
+	}
+	cr.Mixed = r.extMixed.Load()
+	for i := range r.stats {
+		cr.CompressedReplies += r.stats[i].compressed.Load()
+	}
+	r.mu.Lock()
+	for _, fs := range r.deflated {
+		if fs != nil {
+			cr.FrameBytes = fs.offs[fs.ring] / fs.ring
+			cr.Bodies = fs.ring
+			break
 		}
 	}
-	return p
+	r.mu.Unlock()
+	rep.Compression = cr
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -1,11 +1,15 @@
 package load
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"time"
 
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
 )
 
@@ -28,14 +32,27 @@ type worker struct {
 	times      []int64
 	head, nfly int
 
-	frames []byte // the shared frames, or a private copy with FreshMasks
-	keys   []byte // private copy: current key of each frame
+	set    *frameSet // the shared frames this connection sends
+	frames []byte    // set's frames, or a private copy with FreshMasks
 	krand  *rand.ChaCha8
-	next   int    // index of the next frame to send, in [0, window)
+	next   int    // index of the next frame to send, in [0, set.ring)
 	pend   []byte // part of a write that has not gone out yet
 	owed   int    // closed loop: messages to send once pend has gone
 
 	readDL int64 // read deadline currently set (ns since base), 0 = none
+
+	// With permessage-deflate: the server's messages are inflated by dec,
+	// configured as the server answered (window, context takeover); the
+	// compressed payload of the current reply collects in zbuf and the
+	// inflated bytes are counted into sink and dropped. All three are
+	// reused from message to message.
+	rsvOK    byte // RSV bits a reply may set: RSV1 once compression is negotiated
+	comp     bool // the current reply is compressed
+	inflated bool // the reply being completed was compressed
+	dec      *deflate.Decompressor
+	zbuf     []byte
+	zr       bytes.Reader
+	sink     []byte
 }
 
 // open dials and runs the handshake, then releases its slot in sem.
@@ -43,18 +60,25 @@ func (w *worker) open(ctx context.Context, sem chan struct{}) error {
 	defer func() { <-sem }()
 	r := w.r
 	c := &r.cfg
-	size := min(max(4<<10, c.Depth*r.fsize), 64<<10)
+	size := min(max(4<<10, c.Depth*(frame.MaxHeaderSize+c.Size)), 64<<10)
 	if c.Idle {
 		size = maxResponse
 	}
 	w.rbuf = make([]byte, size)
 	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	nc, n, err := dial(hctx, c, r.u, w.id, w.rbuf)
+	nc, n, neg, err := dial(hctx, c, r.u, w.id, w.rbuf)
 	if err != nil {
 		return err
 	}
 	w.nc, w.re = nc, n
+	w.set = &r.plain
+	if neg != nil {
+		w.set = r.deflatedFrames(neg)
+		w.rsvOK = frame.RSV1
+		w.dec = neg.cfg.NewDecompressor()
+		w.sink = make([]byte, 8<<10)
+	}
 	if c.Idle {
 		w.rbuf = nil
 	}
@@ -64,12 +88,15 @@ func (w *worker) open(ctx context.Context, sem chan struct{}) error {
 // run drives the connection until the run stops, then drains and closes.
 func (w *worker) run(ctx context.Context) {
 	defer w.nc.Close()
+	if w.dec != nil {
+		defer w.dec.Release()
+	}
 	r := w.r
 	c := &r.cfg
 	w.times = make([]int64, r.window)
-	w.frames = r.frames
+	w.frames = w.set.frames
 	if c.FreshMasks {
-		w.frames = append([]byte(nil), r.frames...)
+		w.frames = append([]byte(nil), w.frames...)
 		w.krand = newKeyRand()
 	}
 	// Wait for the start signal.
@@ -162,27 +189,27 @@ func (w *worker) send(k int, t int64) error {
 	return w.write(w.take(k))
 }
 
-// take returns the next k frames as one slice, re-keyed with FreshMasks.
+// take returns the next k frames (k <= window) as one slice, re-keyed
+// with FreshMasks.
 func (w *worker) take(k int) []byte {
-	r := w.r
-	off := w.next * r.fsize
-	p := w.frames[off : off+k*r.fsize]
+	fs := w.set
+	p := w.frames[fs.offs[w.next]:fs.offs[w.next+k]]
 	if w.krand != nil {
 		w.rekey(p, k)
 	}
-	w.next = (w.next + k) % r.window
+	w.next = (w.next + k) % fs.ring
 	return p
 }
 
 // rekey gives each of the k frames in p a fresh key: XORing the payload
 // with old^new turns masking under the old key into masking under the new.
 // Each frame carries its current key in its header, so the copies of a
-// window position (index i and i+W) can drift apart harmlessly.
+// ring position (index i and i+ring) can drift apart harmlessly.
 func (w *worker) rekey(p []byte, k int) {
-	fs := w.r.fsize
-	for i := range k {
-		f := p[i*fs : (i+1)*fs]
-		h, n, _ := frame.ParseHeader(f)
+	for range k {
+		h, n, _ := frame.ParseHeader(p)
+		f := p[:n+int(h.Length)]
+		p = p[len(f):]
 		v := w.krand.Uint64()
 		nk := [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
 		x := [4]byte{h.Key[0] ^ nk[0], h.Key[1] ^ nk[1], h.Key[2] ^ nk[2], h.Key[3] ^ nk[3]}
@@ -274,6 +301,9 @@ func (w *worker) parse() (int, error) {
 	for {
 		if w.skip > 0 {
 			n := min(w.skip, int64(w.re-w.rs))
+			if w.comp && !w.ctrl {
+				w.zbuf = append(w.zbuf, w.rbuf[w.rs:w.rs+int(n)]...)
+			}
 			w.rs += int(n)
 			w.skip -= n
 			if w.skip > 0 {
@@ -285,6 +315,9 @@ func (w *worker) parse() (int, error) {
 			}
 			if w.inMsg {
 				continue
+			}
+			if err := w.finish(); err != nil {
+				return got, err
 			}
 			if now == 0 {
 				now = r.now()
@@ -300,7 +333,9 @@ func (w *worker) parse() (int, error) {
 		if n == 0 {
 			return got, nil
 		}
-		if h.Masked || h.RSV != 0 {
+		if h.Masked || h.RSV&^w.rsvOK != 0 || (h.RSV != 0 && (h.Opcode.IsControl() || h.Opcode == frame.OpContinuation)) {
+			// RSV1 marks the first frame of a compressed message and
+			// nothing else (RFC 7692 §6).
 			return got, &runError{kind: errProtocol, err: errMaskedReply}
 		}
 		if h.Opcode.IsControl() {
@@ -327,9 +362,19 @@ func (w *worker) parse() (int, error) {
 			h.Opcode != frame.OpContinuation && (w.inMsg || h.Opcode != r.op):
 			return got, &runError{kind: errMismatch, err: errWrongType}
 		}
+		if h.Opcode != frame.OpContinuation {
+			w.comp = h.RSV&frame.RSV1 != 0
+		}
 		w.msgLen += h.Length
 		w.inMsg = !h.Fin
-		if w.msgLen > int64(r.cfg.Size) || (h.Fin && w.msgLen != int64(r.cfg.Size)) {
+		switch {
+		case w.comp:
+			// Compressed: the length is checked once inflated; bound
+			// what is collected meanwhile.
+			if w.msgLen > maxCompressed(r.cfg.Size) {
+				return got, &runError{kind: errMismatch, err: errWrongLength}
+			}
+		case w.msgLen > int64(r.cfg.Size) || (h.Fin && w.msgLen != int64(r.cfg.Size)):
 			return got, &runError{kind: errMismatch, err: errWrongLength}
 		}
 		if w.nfly == 0 {
@@ -337,6 +382,9 @@ func (w *worker) parse() (int, error) {
 		}
 		w.skip = h.Length
 		if w.skip == 0 && h.Fin {
+			if err := w.finish(); err != nil {
+				return got, err
+			}
 			if now == 0 {
 				now = r.now()
 			}
@@ -344,6 +392,44 @@ func (w *worker) parse() (int, error) {
 			got++
 		}
 	}
+}
+
+// maxCompressed bounds the compressed size of an echo of n bytes: DEFLATE
+// stored blocks add 5 bytes per 65535, and no encoder worth measuring
+// does worse.
+func maxCompressed(n int) int64 { return int64(n) + int64(n)/1024 + 1024 }
+
+// finish ends a reply whose payload has all been parsed: a compressed one
+// is inflated (RFC 7692 §7.2.2), its bytes counted and dropped, and its
+// length must be the message size.
+func (w *worker) finish() error {
+	if !w.comp {
+		return nil
+	}
+	w.comp = false
+	w.zr.Reset(w.zbuf)
+	w.zbuf = w.zbuf[:0]
+	size := w.r.cfg.Size
+	w.dec.Reset(&w.zr, int64(size)+1)
+	n := 0
+	for {
+		m, err := w.dec.Read(w.sink)
+		n += m
+		if err == io.EOF {
+			break
+		}
+		if errors.Is(err, deflate.ErrMessageTooBig) {
+			return &runError{kind: errMismatch, err: errWrongLength}
+		}
+		if err != nil {
+			return &runError{kind: errInflate, err: err}
+		}
+	}
+	if n != size {
+		return &runError{kind: errMismatch, err: errWrongLength}
+	}
+	w.inflated = true
+	return nil
 }
 
 // complete records the echo of the oldest message in flight.
@@ -356,7 +442,12 @@ func (w *worker) complete(now int64) {
 	st := &r.stats[w.id]
 	st.totalMsgs.Add(1)
 	st.totalBytes.Add(uint64(r.cfg.Size))
+	inflated := w.inflated
+	w.inflated = false
 	if r.measuring.Load() {
+		if inflated {
+			st.compressed.Add(1)
+		}
 		st.msgs.Add(1)
 		st.bytes.Add(uint64(r.cfg.Size))
 		r.hists[w.id%len(r.hists)].Record(now - t)

@@ -14,38 +14,57 @@ import (
 // default, is raised to MaxMessage so the 64 KiB scenarios can run. The
 // context is context.Background(): coder's docs warn against using the
 // request's context after Accept. coder does not validate UTF-8 in text
-// messages.
+// messages. With compression, AcceptOptions.CompressionMode (and
+// DialOptions.CompressionMode) is CompressionContextTakeover, which coder's
+// docs call very efficient for repetitive text protocols; it leaves
+// messages of 128 bytes or less uncompressed.
 func init() {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-		if err != nil {
-			return
+	h := func(o Options) http.Handler {
+		opts := &websocket.AcceptOptions{InsecureSkipVerify: true}
+		if o.Compress {
+			opts.CompressionMode = websocket.CompressionContextTakeover
 		}
-		defer c.CloseNow()
-		c.SetReadLimit(MaxMessage)
-		ctx := context.Background()
-		var buf []byte
-		for {
-			typ, rd, err := c.Reader(ctx)
-			if err != nil {
-				return
-			}
-			if buf, err = ReadAll(rd, buf[:0]); err != nil {
-				return
-			}
-			if err := c.Write(ctx, typ, buf); err != nil {
-				return
-			}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { coderEcho(opts, w, r) })
+	}
+	hp, hd := h(Options{}), h(Options{Compress: true})
+	pick := func(o Options) http.Handler {
+		if o.Compress {
+			return hd
 		}
-	})
+		return hp
+	}
 	register(Lib{
 		Name:        "coder",
-		Serve:       func(ln net.Listener) error { return serveHTTP(ln, h) },
-		ServeConn:   func(nc net.Conn) { ServeHTTPConn(nc, h) },
+		Serve:       func(ln net.Listener, o Options) error { return serveHTTP(ln, pick(o)) },
+		ServeConn:   func(nc net.Conn, o Options) { ServeHTTPConn(nc, pick(o)) },
 		Dial:        dialCoder,
 		Reassembles: true,
 		API:         "websocket.Accept; Conn.Reader into a reused buffer + Conn.Write",
+		Compression: "AcceptOptions.CompressionMode = CompressionContextTakeover",
 	})
+}
+
+func coderEcho(opts *websocket.AcceptOptions, w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, opts)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(MaxMessage)
+	ctx := context.Background()
+	var buf []byte
+	for {
+		typ, rd, err := c.Reader(ctx)
+		if err != nil {
+			return
+		}
+		if buf, err = ReadAll(rd, buf[:0]); err != nil {
+			return
+		}
+		if err := c.Write(ctx, typ, buf); err != nil {
+			return
+		}
+	}
 }
 
 type coderClient struct {
@@ -53,9 +72,13 @@ type coderClient struct {
 	buf []byte
 }
 
-func dialCoder(ctx context.Context, url string, dial DialFunc) (Client, error) {
+func dialCoder(ctx context.Context, url string, dial DialFunc, o Options) (Client, error) {
 	hc := &http.Client{Transport: &http.Transport{DialContext: dial, Proxy: nil}}
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
+	opts := &websocket.DialOptions{HTTPClient: hc}
+	if o.Compress {
+		opts.CompressionMode = websocket.CompressionContextTakeover
+	}
+	c, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}

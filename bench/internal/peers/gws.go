@@ -19,11 +19,14 @@ import (
 // Best Practice does. Options are the defaults: ParallelEnabled off (so
 // echoes keep their order) and CheckUtf8Enabled off, so gws does not
 // validate UTF-8 here. gws reassembles fragmented messages before
-// OnMessage.
+// OnMessage. With compression, ServerOption.PermessageDeflate is
+// {Enabled: true}, as in the README's server example (no context takeover
+// either way, 15-bit windows; gws compresses messages of 512 bytes and
+// more), and the client's ClientOption the same.
 func init() {
 	register(Lib{
 		Name: "gws",
-		Serve: func(ln net.Listener) error {
+		Serve: func(ln net.Listener, o Options) error {
 			for {
 				nc, err := ln.Accept()
 				if err != nil {
@@ -32,14 +35,24 @@ func init() {
 					}
 					return err
 				}
-				go gwsServeConn(nc)
+				go gwsServeConn(nc, o)
 			}
 		},
 		ServeConn:   gwsServeConn,
 		Dial:        dialGWS,
 		Reassembles: true,
 		API:         "gws.NewServer(handler).RunListener; OnMessage → Conn.WriteMessage",
+		Compression: "ServerOption.PermessageDeflate = {Enabled: true}",
 	})
+}
+
+// GWSServerOption returns the server options for o: nil (the defaults)
+// without compression.
+func GWSServerOption(o Options) *gws.ServerOption {
+	if !o.Compress {
+		return nil
+	}
+	return &gws.ServerOption{PermessageDeflate: gws.PermessageDeflate{Enabled: true}}
 }
 
 // GWSHandler is the gws echo event handler.
@@ -47,7 +60,10 @@ func GWSHandler() gws.Event { return gwsEcho{} }
 
 type gwsEcho struct{ gws.BuiltinEventHandler }
 
-var gwsUpgrader = gws.NewUpgrader(gwsEcho{}, nil)
+var gwsUpgraders = [2]*gws.Upgrader{
+	gws.NewUpgrader(gwsEcho{}, GWSServerOption(Options{})),
+	gws.NewUpgrader(gwsEcho{}, GWSServerOption(Options{Compress: true})),
+}
 
 func (gwsEcho) OnMessage(c *gws.Conn, m *gws.Message) {
 	defer m.Close()
@@ -56,14 +72,18 @@ func (gwsEcho) OnMessage(c *gws.Conn, m *gws.Message) {
 
 // gwsServeConn does over one connection what gws.Server does for each
 // connection it accepts.
-func gwsServeConn(nc net.Conn) {
+func gwsServeConn(nc net.Conn, o Options) {
 	br := bufio.NewReaderSize(nc, 4096)
 	req, err := http.ReadRequest(br)
 	if err != nil {
 		nc.Close()
 		return
 	}
-	c, err := gwsUpgrader.UpgradeFromConn(nc, br, req)
+	up := gwsUpgraders[0]
+	if o.Compress {
+		up = gwsUpgraders[1]
+	}
+	c, err := up.UpgradeFromConn(nc, br, req)
 	if err != nil {
 		return
 	}
@@ -92,13 +112,13 @@ func (h gwsClientHandler) OnMessage(_ *gws.Conn, m *gws.Message) {
 
 func (h gwsClientHandler) OnClose(*gws.Conn, error) { close(h.g.done) }
 
-func dialGWS(ctx context.Context, url string, dial DialFunc) (Client, error) {
+func dialGWS(ctx context.Context, url string, dial DialFunc, o Options) (Client, error) {
 	nc, err := dial(ctx, "tcp", hostOf(url))
 	if err != nil {
 		return nil, err
 	}
 	g := &gwsClient{got: make(chan int, 1), done: make(chan struct{})}
-	c, _, err := gws.NewClientFromConn(gwsClientHandler{g: g}, &gws.ClientOption{Addr: url}, nc)
+	c, _, err := gws.NewClientFromConn(gwsClientHandler{g: g}, &gws.ClientOption{Addr: url, PermessageDeflate: gws.PermessageDeflate{Enabled: o.Compress}}, nc)
 	if err != nil {
 		return nil, err
 	}

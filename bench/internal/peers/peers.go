@@ -34,26 +34,37 @@ type Client interface {
 	Close() error
 }
 
+// Options select how an endpoint or a client runs.
+type Options struct {
+	// Compress enables permessage-deflate (RFC 7692) the way the library
+	// recommends (Lib.Compression says how): the endpoint accepts offers
+	// and the client makes one. Whether a reply is compressed is the
+	// library's choice: several leave small messages uncompressed.
+	Compress bool
+}
+
 // Lib describes one library.
 type Lib struct {
 	Name string
 	// Serve runs the library's recommended echo server on ln until ln is
 	// closed.
-	Serve func(ln net.Listener) error
+	Serve func(ln net.Listener, o Options) error
 	// ServeConn runs the opening handshake and the echo loop on nc, which
 	// it owns, and returns when the connection ends. The benchmarks use it
 	// over net.Pipe.
-	ServeConn func(nc net.Conn)
+	ServeConn func(nc net.Conn, o Options)
 	// Dial opens a client connection to url through dial.
-	Dial func(ctx context.Context, url string, dial DialFunc) (Client, error)
+	Dial func(ctx context.Context, url string, dial DialFunc, o Options) (Client, error)
 	// ValidatesUTF8 and Reassembles tell whether the echo endpoint, as
 	// configured here, checks text messages for UTF-8 (RFC 6455 §8.1) and
 	// reads whole messages before echoing them: the work a fair comparison
 	// must keep in view.
 	ValidatesUTF8 bool
 	Reassembles   bool
-	// API names the API the endpoint uses.
-	API string
+	// API names the API the endpoint uses; Compression, how it enables
+	// permessage-deflate with Options.Compress.
+	API         string
+	Compression string
 }
 
 // MaxMessage is the read limit configured on every library that has one,

@@ -3,37 +3,20 @@ package peers
 import (
 	"context"
 	"net"
+
+	"github.com/rfc6455/ws/bench/internal/payload"
 )
 
 // PipeDialer returns a DialFunc that connects over net.Pipe to l's
-// ServeConn, run in a new goroutine per connection.
-func PipeDialer(l Lib) DialFunc {
+// ServeConn with o, run in a new goroutine per connection.
+func PipeDialer(l Lib, o Options) DialFunc {
 	return func(context.Context, string, string) (net.Conn, error) {
 		a, b := net.Pipe()
-		go l.ServeConn(b)
+		go l.ServeConn(b, o)
 		return a, nil
 	}
 }
 
-// Payload returns n bytes of message payload. Text payloads are valid
-// UTF-8 shaped like JSON chat traffic: mostly ASCII, with a two- and a
-// three-byte character in every 64 bytes or so, so UTF-8 validation leaves
-// its ASCII fast path now and then (the tail is padded with ASCII to hit n
-// exactly). Binary payloads are a byte ramp.
-func Payload(n int, text bool) []byte {
-	p := make([]byte, 0, n)
-	if !text {
-		for i := range n {
-			p = append(p, byte(i*7))
-		}
-		return p
-	}
-	const chunk = `{"user":"zoë","text":"see you at 10 — ok?","seq":12345678},`
-	for len(p)+len(chunk) <= n {
-		p = append(p, chunk...)
-	}
-	for len(p) < n {
-		p = append(p, ' ')
-	}
-	return p
-}
+// Payload returns n bytes of message payload, the same for text and
+// binary messages: see package payload.
+func Payload(n int) []byte { return payload.New(n) }

@@ -1,6 +1,6 @@
 // Command gws is the gws echo server that cmd/compare starts: gws's own
 // server (gws.NewServer, its Quick Start) with the echo handler of
-// internal/peers.
+// internal/peers; -compress enables PermessageDeflate as its README does.
 package main
 
 import (
@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	servers.Main("gws", func(ln net.Listener) error {
-		return gws.NewServer(peers.GWSHandler(), nil).RunListener(ln)
+	servers.Main("gws", func(ln net.Listener, o peers.Options) error {
+		return gws.NewServer(peers.GWSHandler(), peers.GWSServerOption(o)).RunListener(ln)
 	})
 }
