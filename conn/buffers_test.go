@@ -11,26 +11,7 @@ import (
 
 // unixPair returns the two ends of a Unix-domain stream connection.
 func unixPair(t testing.TB) (a, b net.Conn) {
-	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "s"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		ch <- c
-	}()
-	b, err = net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a = <-ch
-	if a == nil {
-		t.Fatal("accept failed")
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a, b
+	return socketPair(t, "unix", filepath.Join(t.TempDir(), "s"))
 }
 
 // TestQuietConnHoldsNoBuffers drives both ends of a connection from the

@@ -24,8 +24,12 @@ func pipe(t testing.TB, srvOpts, cliOpts *Options) (srv, cli *Conn) {
 }
 
 // tcpPair returns the two ends of a loopback TCP connection.
-func tcpPair(t testing.TB) (a, b net.Conn) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func tcpPair(t testing.TB) (a, b net.Conn) { return socketPair(t, "tcp", "127.0.0.1:0") }
+
+// socketPair returns the accepted (a) and dialled (b) ends of a connection
+// to a listener on network and address.
+func socketPair(t testing.TB, network, address string) (a, b net.Conn) {
+	ln, err := net.Listen(network, address)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +42,14 @@ func tcpPair(t testing.TB) (a, b net.Conn) {
 		}
 		ch <- c
 	}()
-	b, err = net.Dial("tcp", ln.Addr().String())
+	b, err = net.Dial(network, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	a = <-ch
+	if a == nil {
+		t.FailNow()
+	}
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return a, b
 }

@@ -80,7 +80,7 @@ type options struct {
 func main() {
 	var o options
 	flag.BoolVar(&o.quick, "quick", false, "short run (under 3 minutes): short windows, one repeat, small N")
-	flag.StringVar(&o.out, "out", "RESULTS.md", "markdown report to write")
+	flag.StringVar(&o.out, "out", "RESULTS.md", "markdown report to write (-quick: results/QUICK.md)")
 	flag.StringVar(&o.chartDir, "charts", "charts", "directory for the SVG charts, relative to the report unless absolute")
 	libs := flag.String("libs", strings.Join(peers.Names(), ","), "libraries to compare, ours first")
 	sizes := flag.String("sizes", "16,1024,65536", "message sizes in bytes")
@@ -112,6 +112,9 @@ func main() {
 		def("repeats", func() { o.repeats = 1 })
 		def("idle", func() { *idle = "2000" })
 		def("compress-depths", func() { *cdepths = "16" })
+		// A quick run never replaces the full report checked in as
+		// RESULTS.md: it goes to results/ (not committed).
+		def("out", func() { o.out = filepath.Join("results", "QUICK.md") })
 	}
 	o.libs = strings.Split(*libs, ",")
 	if o.libs[0] != "ours" {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -250,23 +249,9 @@ func TestNoAllocationsPerCompressedMessage(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var m0, m1 runtime.MemStats
 	c := Config{URL: fakeServer(t, "permessage-deflate; client_no_context_takeover", "takeover"), Conns: 2, Size: 1024,
 		Depth: 8, Text: true, Compress: true, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond}
-	c.Event = func(e string) {
-		switch e {
-		case "measure_start":
-			runtime.ReadMemStats(&m0)
-		case "measure_end":
-			runtime.ReadMemStats(&m1)
-		}
-	}
-	rep, err := Run(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	allocs := m1.Mallocs - m0.Mallocs
-	t.Logf("%d allocations for %d messages", allocs, rep.Messages)
+	allocs, rep := allocationsDuringMeasurement(ctx, t, c)
 	if len(rep.Errors) != 0 || rep.Messages < 500 || allocs > rep.Messages/100 {
 		t.Fatalf("%d allocations for %d messages, errors %v", allocs, rep.Messages, rep.Errors)
 	}

@@ -296,19 +296,28 @@ func (g *gobwasClient) Echo(_ context.Context, text bool, p []byte) ([]byte, err
 	if _, err := g.nc.Write(g.out.Bytes()); err != nil {
 		return nil, err
 	}
+	if err := g.nextDataFrame(); err != nil {
+		return nil, err
+	}
+	var err error
+	g.buf, err = ReadAll(&g.rd, g.buf[:0])
+	return g.buf, err
+}
+
+// nextDataFrame reads frames, handling control frames, until the header
+// of a data frame; its payload is then read through g.rd.
+func (g *gobwasClient) nextDataFrame() error {
 	for {
 		h, err := g.rd.NextFrame()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if h.OpCode.IsControl() {
-			if err := g.ctl.Handle(h); err != nil {
-				return nil, err
-			}
-			continue
+		if !h.OpCode.IsControl() {
+			return nil
 		}
-		g.buf, err = ReadAll(&g.rd, g.buf[:0])
-		return g.buf, err
+		if err := g.ctl.Handle(h); err != nil {
+			return err
+		}
 	}
 }
 
@@ -324,25 +333,17 @@ func (g *gobwasClient) echoDeflate(op ws.OpCode, p []byte) ([]byte, error) {
 	if err := g.wr.Flush(); err != nil {
 		return nil, err
 	}
-	for {
-		h, err := g.rd.NextFrame()
-		if err != nil {
-			return nil, err
-		}
-		if h.OpCode.IsControl() {
-			if err := g.ctl.Handle(h); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		var src io.Reader = &g.rd
-		if g.recv.IsCompressed() {
-			g.fr.Reset(&g.rd)
-			src = g.fr
-		}
-		g.buf, err = ReadAll(src, g.buf[:0])
-		return g.buf, err
+	if err := g.nextDataFrame(); err != nil {
+		return nil, err
 	}
+	var src io.Reader = &g.rd
+	if g.recv.IsCompressed() {
+		g.fr.Reset(&g.rd)
+		src = g.fr
+	}
+	var err error
+	g.buf, err = ReadAll(src, g.buf[:0])
+	return g.buf, err
 }
 
 func (g *gobwasClient) Close() error {
