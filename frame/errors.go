@@ -17,6 +17,7 @@ var (
 	ErrControlTooLong     = &ProtocolError{StatusProtocolError, "control frame payload longer than 125 bytes"}
 	ErrControlFragmented  = &ProtocolError{StatusProtocolError, "fragmented control frame"}
 	ErrLengthOverflow     = &ProtocolError{StatusProtocolError, "64-bit payload length with the most significant bit set"}
+	ErrNonMinimalLength   = &ProtocolError{StatusProtocolError, "payload length not in its minimal encoding"}
 	ErrReservedBits       = &ProtocolError{StatusProtocolError, "reserved bits set without a negotiated extension"}
 	ErrUnmaskedFrame      = &ProtocolError{StatusProtocolError, "unmasked frame from a client"}
 	ErrMaskedFrame        = &ProtocolError{StatusProtocolError, "masked frame from a server"}

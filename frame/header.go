@@ -76,10 +76,12 @@ func AppendHeader(dst []byte, h Header) []byte {
 //
 // ParseHeader enforces the rules that hold for every frame whoever receives
 // it and returns a *ProtocolError when one is broken: reserved opcodes,
-// control frames that are fragmented or longer than 125 bytes, and 64-bit
-// lengths with the most significant bit set. Rules that depend on the
-// receiver are left to [Header.Check]. Lengths that are not minimally
-// encoded are accepted, as most endpoints do.
+// control frames that are fragmented or longer than 125 bytes, 64-bit
+// lengths with the most significant bit set, and lengths not in their
+// minimal encoding (RFC 6455 §5.2: "the minimal number of bytes MUST be
+// used to encode the length"). Violations visible in the first two bytes
+// are reported from those two bytes. Rules that depend on the receiver
+// are left to [Header.Check].
 func ParseHeader(b []byte) (h Header, n int, err error) {
 	if len(b) < 2 {
 		return Header{}, 0, nil
@@ -89,6 +91,19 @@ func ParseHeader(b []byte) (h Header, n int, err error) {
 	h.RSV = b0 & (RSV1 | RSV2 | RSV3)
 	h.Opcode = Opcode(b0 & 0xF)
 	h.Masked = b1&0x80 != 0
+	if h.Opcode.IsReserved() {
+		return Header{}, 0, ErrReservedOpcode
+	}
+	if h.Opcode.IsControl() {
+		if !h.Fin {
+			return Header{}, 0, ErrControlFragmented
+		}
+		// A 7-bit length of 126 or 127 announces more than 125 bytes,
+		// or is not minimal: wrong either way.
+		if b1&0x7F > MaxControlPayload {
+			return Header{}, 0, ErrControlTooLong
+		}
+	}
 	n = 2
 	switch l := b1 & 0x7F; l {
 	case 126:
@@ -96,6 +111,9 @@ func ParseHeader(b []byte) (h Header, n int, err error) {
 			return Header{}, 0, nil
 		}
 		h.Length = int64(binary.BigEndian.Uint16(b[2:]))
+		if h.Length < 126 {
+			return Header{}, 0, ErrNonMinimalLength
+		}
 		n = 4
 	case 127:
 		if len(b) < 10 {
@@ -104,6 +122,9 @@ func ParseHeader(b []byte) (h Header, n int, err error) {
 		v := binary.BigEndian.Uint64(b[2:])
 		if v > math.MaxInt64 {
 			return Header{}, 0, ErrLengthOverflow
+		}
+		if v <= math.MaxUint16 {
+			return Header{}, 0, ErrNonMinimalLength
 		}
 		h.Length = int64(v)
 		n = 10
@@ -116,17 +137,6 @@ func ParseHeader(b []byte) (h Header, n int, err error) {
 		}
 		copy(h.Key[:], b[n:n+4])
 		n += 4
-	}
-	if h.Opcode.IsReserved() {
-		return Header{}, 0, ErrReservedOpcode
-	}
-	if h.Opcode.IsControl() {
-		if h.Length > MaxControlPayload {
-			return Header{}, 0, ErrControlTooLong
-		}
-		if !h.Fin {
-			return Header{}, 0, ErrControlFragmented
-		}
 	}
 	return h, n, nil
 }

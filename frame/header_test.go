@@ -157,11 +157,30 @@ func TestParseHeaderIncomplete(t *testing.T) {
 	}
 }
 
-// Lengths that are not minimally encoded are accepted (documented leniency).
-func TestParseHeaderNonMinimalLength(t *testing.T) {
-	h, n, err := ParseHeader([]byte{0x82, 0x7E, 0x00, 0x05})
-	if err != nil || n != 4 || h.Length != 5 {
-		t.Fatalf("ParseHeader = %+v, %d, %v", h, n, err)
+// Lengths must use their minimal encoding (RFC 6455 §5.2); the smallest
+// length of each extended form is accepted. A control frame's 7-bit length
+// of 126 or 127 is refused from the first two bytes.
+func TestParseHeaderMinimalLength(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		in   []byte
+		want error
+		len  int64
+	}{
+		{"5 in 16 bits", []byte{0x82, 0x7E, 0x00, 0x05}, ErrNonMinimalLength, 0},
+		{"125 in 16 bits", []byte{0x82, 0x7E, 0x00, 0x7D}, ErrNonMinimalLength, 0},
+		{"126 in 16 bits", []byte{0x82, 0x7E, 0x00, 0x7E}, nil, 126},
+		{"65535 in 64 bits", []byte{0x82, 0x7F, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF}, ErrNonMinimalLength, 0},
+		{"5 in 64 bits", []byte{0x82, 0x7F, 0, 0, 0, 0, 0, 0, 0, 5}, ErrNonMinimalLength, 0},
+		{"65536 in 64 bits", []byte{0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0}, nil, 65536},
+		{"close, 48 in 16 bits", []byte{0x88, 0xFE, 0x00, 0x30, 1, 2, 3, 4}, ErrControlTooLong, 0},
+		{"ping, 16-bit form, first two bytes only", []byte{0x89, 0x7E}, ErrControlTooLong, 0},
+		{"pong, 64-bit form, first two bytes only", []byte{0x8A, 0x7F}, ErrControlTooLong, 0},
+	} {
+		h, _, err := ParseHeader(tt.in)
+		if err != tt.want || (err == nil && h.Length != tt.len) {
+			t.Errorf("%s: ParseHeader = length %d, %v; want %d, %v", tt.name, h.Length, err, tt.len, tt.want)
+		}
 	}
 }
 
