@@ -109,7 +109,12 @@ var fixedLitDecoder, fixedDistDecoder = func() (*huffDecoder, *huffDecoder) {
 	return l, d
 }()
 
-const inBufSize = 4096
+// inBufSize is the inflater's input buffer: large enough that a frame's
+// compressed payload arrives in few reads (the Conn's frame reader hands
+// reads at least as large as its own buffer straight to the socket), small
+// against the window. The inflater is pooled, held only while a message
+// is being decoded.
+const inBufSize = 16 << 10
 
 // Block states of the inflater.
 const (
@@ -127,7 +132,7 @@ var syncTail = [4]byte{0x00, 0x00, 0xff, 0xff}
 
 // inflater is the per-message state of a Decompressor: the input buffer,
 // the bit reader, the block state and the current block's decoders (about
-// 10 KiB). It comes from inflaterPool when a message starts and goes back
+// 22 KiB). It comes from inflaterPool when a message starts and goes back
 // when it ends.
 type inflater struct {
 	src     io.Reader
