@@ -60,7 +60,7 @@ func fixture(dir string) *results {
 		compressDepths: []int{16}, idleN: []int{100}, duration: time.Second, repeats: 2,
 		rates: map[int]float64{16: 1000}, rateConns: 10, serverCPU: 1, clientCPU: 0}
 	res := &results{o: o, machine: describeMachine(), closed: map[scenario]map[string][]*benchRun{},
-		rate: map[int]map[string][]*benchRun{}, idle: map[int]map[string]idleResult{}, profiles: map[string]string{"ours": "flat flat%\n"}}
+		rate: map[int]map[string][]*benchRun{}, idle: map[int]map[string]idleResult{}, idleZ: map[int]map[string]idleResult{}, profiles: map[string]string{"ours": "flat flat%\n"}}
 	mk := func(msgs float64, cpu time.Duration, writes float64, ext string) *benchRun {
 		r := &benchRun{rep: &load.Report{Seconds: 1, Messages: uint64(msgs), MsgsPerSec: msgs, ClientCPUUtil: 0.9,
 			Latency: load.Latency{P50: 10, P99: 50, P999: 90, Max: 100}}, serverCPU: cpu, serverWrites: int64(writes * msgs),
@@ -82,6 +82,19 @@ func fixture(dir string) *results {
 	}
 	res.rate[16] = map[string][]*benchRun{"ours": {mk(1000, 100*time.Millisecond, 1, "")}, "gobwas": {mk(1000, 90*time.Millisecond, 1, "")}}
 	res.idle[100] = map[string]idleResult{"ours": {before: 1000, after: 3000, n: 100, connected: 100}, "gobwas": {before: 1000, after: 1500, n: 100, connected: 100}}
+	z := func(after int64, connected int, ext string) idleResult {
+		m := idleResult{before: 1000, after: after, n: 100, connected: connected, offer: "permessage-deflate; client_no_context_takeover; client_max_window_bits",
+			ext: ext, warm: 1, echoes: uint64(connected), compressed: uint64(connected)}
+		if connected < 100 {
+			m.errors = map[string]uint64{"warmup_timeout": uint64(100 - connected)}
+		}
+		return m
+	}
+	res.idleZ[100] = map[string]idleResult{
+		"ours":     z(6000, 100, "permessage-deflate; client_no_context_takeover"),
+		"ours-raw": z(5000, 90, "permessage-deflate; client_no_context_takeover"),
+		"gobwas":   z(2000, 100, "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
+	}
 	return res
 }
 
@@ -109,6 +122,10 @@ func TestReport(t *testing.T) {
 	}
 	if strings.Contains(strings.ToLower(string(md)), "pending") {
 		t.Error("report still says something is pending")
+	}
+	svg, _ := os.ReadFile(filepath.Join(dir, "charts", "idle-memory.svg"))
+	if !strings.Contains(string(svg), ">N = 100<") || !strings.Contains(string(svg), ">N = 100, deflate<") {
+		t.Errorf("idle chart lacks a group:\n%s", svg)
 	}
 	svgs, _ := filepath.Glob(filepath.Join(dir, "charts", "*.svg"))
 	if len(svgs) != 3 {
@@ -144,6 +161,8 @@ func TestLossesFromMeasurements(t *testing.T) {
 		"Against the fastest peer of each of these 3 scenarios, our server made more write system calls per message in 3, more read system calls per message in 0, and used more CPU per message in 3.",
 		"CPU profiles at the end",
 		"- N = 100: ours 20.0 KiB per connection; gobwas 5.0 KiB.",
+		"- N = 100, compression on: ours 50.0 KiB per connection; gobwas 10.0 KiB.",
+		"- N = 100, compression on: ours-raw 40.0 KiB per connection; gobwas 10.0 KiB.",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("losses lack %q in:\n%s", want, got)
@@ -160,9 +179,77 @@ func TestLossesFromMeasurements(t *testing.T) {
 		res.closed[sc] = map[string][]*benchRun{"ours": libs["gobwas"], "gobwas": libs["ours"]}
 	}
 	res.idle[100] = map[string]idleResult{"ours": {before: 1000, after: 1500, n: 100, connected: 100}, "gobwas": {before: 1000, after: 3000, n: 100, connected: 100}}
+	res.idleZ[100] = map[string]idleResult{"ours": {before: 1000, after: 1500, n: 100, connected: 100}, "gobwas": {before: 1000, after: 3000, n: 100, connected: 100}}
 	b.Reset()
 	res.writeLosses(func(format string, a ...any) { fmt.Fprintf(&b, format, a...) })
 	if got := b.String(); !strings.Contains(got, "no peer beat ours") || strings.Contains(got, "N = 100") {
 		t.Errorf("ours winning:\n%s", got)
+	}
+}
+
+// TestIdleCompressionReport checks the table of memory per idle
+// connection with compression on: every library's answer, its warm-up
+// echoes, its figure beside ours and beside its own with compression off,
+// and what each answer implies.
+func TestIdleCompressionReport(t *testing.T) {
+	res := fixture(t.TempDir())
+	if err := res.write(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(res.o.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	i := strings.Index(md, "## Memory per idle connection, compression on\n")
+	if i < 0 || i < strings.Index(md, "| 100 | gobwas | 1.0 MiB | 1.5 MiB | 5.0 KiB | 0.25× |") {
+		t.Fatalf("no compression-on section after the compression-off table:\n%s", md)
+	}
+	section := md[i:]
+	section = section[:strings.Index(section, "\n## ")]
+	for _, want := range []string{
+		"exchanged one 1 KiB text message",
+		"`wsbench -idle -compress -idle-warm 1`",
+		"offering `permessage-deflate; client_no_context_takeover; client_max_window_bits`",
+		"| N | library | server accepted | warm-up echoes compressed | RSS before | RSS with N open | per connection | vs ours | more than off |\n|---|---|---|---|---|---|---|---|---|\n",
+		"| 100 | ours | `permessage-deflate; client_no_context_takeover` | 100 of 100 | 1.0 MiB | 5.9 MiB | 50.0 KiB | 1.00× | +30.0 KiB |\n",
+		"| 100 | ours-raw | `permessage-deflate; client_no_context_takeover` | 90 of 90 | 1.0 MiB | 4.9 MiB | 40.0 KiB (only 90 connected: warmup_timeout 10) | 0.80× | – |\n",
+		"| 100 | gobwas | `permessage-deflate; server_no_context_takeover; client_no_context_takeover` | 100 of 100 | 1.0 MiB | 2.0 MiB | 10.0 KiB | 0.20× | +5.0 KiB |\n",
+		"- ours accepted `permessage-deflate; client_no_context_takeover`. Server to client: context takeover, so the server keeps its compression window, 32 KiB (2^15 bytes), per connection between messages. Client to server: no context takeover",
+		"- gobwas accepted `permessage-deflate; server_no_context_takeover; client_no_context_takeover`. Server to client: no context takeover",
+		"![memory per idle connection, compression off and on](charts/idle-memory.svg)",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("section lacks %q in:\n%s", want, section)
+		}
+	}
+	if strings.Count(section, "- ours-raw accepted") != 1 {
+		t.Errorf("ours-raw's answer should be listed once:\n%s", section)
+	}
+
+	// Without compression-on figures there is no such section.
+	res.idleZ = map[int]map[string]idleResult{}
+	if err := res.write(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(res.o.out)
+	if strings.Contains(string(b), "compression on\n") || !strings.Contains(string(b), "charts/idle-memory.svg") {
+		t.Error("compression-on section written without figures, or chart missing")
+	}
+}
+
+func TestDeflateImplies(t *testing.T) {
+	for _, tc := range []struct{ ext, want string }{
+		{"permessage-deflate; client_no_context_takeover",
+			"Server to client: context takeover, so the server keeps its compression window, 32 KiB (2^15 bytes), per connection between messages. Client to server: no context takeover, so the server need keep no decompression window between messages."},
+		{"permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+			"Server to client: no context takeover, so the server compresses each message on its own and need keep no compression window between messages. Client to server: no context takeover"},
+		{"permessage-deflate;server_max_window_bits=10; client_no_context_takeover", "compression window, 1 KiB (2^10 bytes),"},
+		{"permessage-deflate; client_max_window_bits=12", "keep a decompression window of 4 KiB (2^12 bytes) per connection"},
+		{`permessage-deflate; server_max_window_bits="9"; client_no_context_takeover`, "512 B (2^9 bytes)"},
+	} {
+		if got := deflateImplies(tc.ext); !strings.Contains(got, tc.want) {
+			t.Errorf("%q:\n got %q\nwant %q", tc.ext, got, tc.want)
+		}
 	}
 }

@@ -27,9 +27,13 @@
 //
 // It then measures p99 latency at a fixed rate (open loop), memory per
 // idle connection (RSS difference over N connections, a fresh server per
-// measurement), and CPU profiles of our server and of the gobwas
-// frame-level echo under a pipelined load. Every figure comes from the
-// same invocation; with -repeats > 1 the report gives min/median/max.
+// measurement) with compression off and then on (servers started with
+// -compress; wsbench -idle -compress, each connection exchanging one
+// compressed 1 KiB text message before going quiet, so that state a
+// library allocates on the first message is counted), and CPU profiles of
+// our server and of the gobwas frame-level echo under a pipelined load.
+// Every figure comes from the same invocation; with -repeats > 1 the
+// report gives min/median/max.
 //
 // Everything runs on loopback, every child process is killed when compare
 // exits (Pdeathsig), and each wsbench run is bounded in time.
@@ -71,6 +75,7 @@ type options struct {
 	rateConns      int
 	rates          map[int]float64 // fixed rate per size for the p99 runs
 	idleN          []int
+	idleCompress   bool // also measure idle memory with compression on
 	profile        bool
 	maxInFlight    int64 // skip scenarios with more payload bytes in flight
 	serverCPU      int
@@ -79,7 +84,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.BoolVar(&o.quick, "quick", false, "short run (under 3 minutes): short windows, one repeat, small N")
+	flag.BoolVar(&o.quick, "quick", false, "short run (under 3 minutes): short windows, one repeat, small N, 1 and 100 connections, report in results/QUICK.md")
 	flag.StringVar(&o.out, "out", "RESULTS.md", "markdown report to write (-quick: results/QUICK.md)")
 	flag.StringVar(&o.chartDir, "charts", "charts", "directory for the SVG charts, relative to the report unless absolute")
 	libs := flag.String("libs", strings.Join(peers.Names(), ","), "libraries to compare, ours first")
@@ -95,6 +100,7 @@ func main() {
 	flag.IntVar(&o.rateConns, "rate-conns", 100, "connections for the fixed-rate latency runs")
 	rates := flag.String("rates", "16:10000,1024:10000,65536:1000", "size:msgs/s of the fixed-rate latency runs")
 	idle := flag.String("idle", "10000,50000", "idle connection counts for memory per connection")
+	flag.BoolVar(&o.idleCompress, "idle-compress", true, "measure memory per idle connection with compression on too")
 	flag.BoolVar(&o.profile, "profile", true, "CPU-profile our server and the gobwas echo under a pipelined load")
 	flag.IntVar(&o.serverCPU, "server-cpu", -1, "CPU for the servers (default: the last one)")
 	flag.IntVar(&o.clientCPU, "client-cpu", -1, "CPU for wsbench (default: the first one)")
@@ -111,6 +117,9 @@ func main() {
 		def("warmup", func() { o.warmup = 200 * time.Millisecond })
 		def("repeats", func() { o.repeats = 1 })
 		def("idle", func() { *idle = "2000" })
+		// 1,000 connections take the longest to open and measure; the
+		// full run has them.
+		def("conns", func() { *conns = "1,100" })
 		def("compress-depths", func() { *cdepths = "16" })
 		// A quick run never replaces the full report checked in as
 		// RESULTS.md: it goes to results/ (not committed).
@@ -219,7 +228,8 @@ type results struct {
 	closed   map[scenario]map[string][]*benchRun
 	skipped  []string
 	rate     map[int]map[string][]*benchRun
-	idle     map[int]map[string]idleResult
+	idle     map[int]map[string]idleResult // compression off
+	idleZ    map[int]map[string]idleResult // compression on
 	idleSkip []string
 	profiles map[string]string
 	failures []string
@@ -228,12 +238,22 @@ type results struct {
 type idleResult struct {
 	before, after int64 // KiB
 	n, connected  int
+	// With compression on: wsbench's offer, the server's
+	// permessage-deflate answer, the warm-up messages each connection
+	// exchanged, and how many of their echoes came back compressed.
+	offer, ext         string
+	warm               int
+	echoes, compressed uint64
+	errors             map[string]uint64 // wsbench's, by kind
 }
+
+// perConn returns the server's RSS growth per connection, in KiB.
+func (m idleResult) perConn() float64 { return float64(m.after-m.before) / float64(m.n) }
 
 func run(ctx context.Context, o *options) error {
 	res := &results{o: o, started: time.Now(), machine: describeMachine(),
 		closed: map[scenario]map[string][]*benchRun{}, rate: map[int]map[string][]*benchRun{},
-		idle: map[int]map[string]idleResult{}, profiles: map[string]string{}}
+		idle: map[int]map[string]idleResult{}, idleZ: map[int]map[string]idleResult{}, profiles: map[string]string{}}
 	dir, err := os.MkdirTemp("", "ws-compare-")
 	if err != nil {
 		return err
@@ -310,36 +330,23 @@ func run(ctx context.Context, o *options) error {
 		stopAll()
 	}
 
-	// Memory per idle connection: a fresh server for each measurement.
+	// Memory per idle connection: a fresh server for each measurement,
+	// compression off, then on.
 	limit := load.FileLimit()
+	var idleN []int
 	for _, n := range o.idleN {
 		if uint64(n)+200 > limit {
 			res.idleSkip = append(res.idleSkip, fmt.Sprintf("%d connections: the open-file limit here is %d (hard limit, not raisable without privilege), and the server and wsbench each need one descriptor per connection", n, limit))
 			continue
 		}
-		for _, lib := range o.idleLibs() {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			log.Printf("idle: %s: %d connections", lib, n)
-			bin, extra := res.bins[lib], []string(nil)
-			if lib == oursRaw {
-				bin, extra = res.bins["ours"], []string{"-raw"}
-			}
-			s, err := startServer(lib, bin, o.serverCPU, extra...)
-			if err != nil {
-				return err
-			}
-			before, after, connected, err := idleRun(ctx, res.bins["wsbench"], o.clientCPU, s, n, n/20000+2, time.Second)
-			s.stop()
-			if err != nil {
-				res.failures = append(res.failures, fmt.Sprintf("%s, idle %d: %v", lib, n, err))
-				continue
-			}
-			if res.idle[n] == nil {
-				res.idle[n] = map[string]idleResult{}
-			}
-			res.idle[n][lib] = idleResult{before: before, after: after, n: n, connected: connected}
+		idleN = append(idleN, n)
+	}
+	if err := res.idleMemory(ctx, idleN, false); err != nil {
+		return err
+	}
+	if o.idleCompress {
+		if err := res.idleMemory(ctx, idleN, true); err != nil {
+			return err
 		}
 	}
 
@@ -401,6 +408,56 @@ func (res *results) closedLoop(ctx context.Context, servers map[string]*server, 
 				}
 				res.closed[sc][lib] = append(res.closed[sc][lib], r)
 			}
+		}
+	}
+	return nil
+}
+
+// Idle memory with compression on: each connection exchanges idleWarm
+// text messages of idleWarmSize bytes before going quiet.
+const (
+	idleWarm     = 1
+	idleWarmSize = 1024
+)
+
+// idleMemory measures the memory per idle connection of every library at
+// each of ns connections, with compression on or off, a fresh server for
+// each measurement.
+func (res *results) idleMemory(ctx context.Context, ns []int, compress bool) error {
+	o := res.o
+	into, what := res.idle, "idle"
+	if compress {
+		into, what = res.idleZ, "idle, compression on"
+	}
+	for _, n := range ns {
+		for _, lib := range o.idleLibs() {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			log.Printf("%s: %s: %d connections", what, lib, n)
+			bin, extra := res.bins[lib], []string(nil)
+			if lib == oursRaw {
+				bin, extra = res.bins["ours"], []string{"-raw"}
+			}
+			var args []string
+			if compress {
+				extra = append(extra, "-compress")
+				args = []string{"-compress", "-text", "-size", itoa(idleWarmSize), "-idle-warm", itoa(idleWarm)}
+			}
+			s, err := startServer(lib, bin, o.serverCPU, extra...)
+			if err != nil {
+				return err
+			}
+			m, err := idleRun(ctx, res.bins["wsbench"], o.clientCPU, s, n, n/20000+2, time.Second, args...)
+			s.stop()
+			if err != nil {
+				res.failures = append(res.failures, fmt.Sprintf("%s, %s %d: %v", lib, what, n, err))
+				continue
+			}
+			if into[n] == nil {
+				into[n] = map[string]idleResult{}
+			}
+			into[n][lib] = m
 		}
 	}
 	return nil

@@ -267,18 +267,20 @@ func runWsbench(ctx context.Context, bin string, cpu int, srv *server, args ...s
 	return run, nil
 }
 
-// idleRun opens n idle connections to srv with wsbench and returns the
-// server's resident memory before and once they are all open.
-func idleRun(ctx context.Context, bin string, cpu int, srv *server, n, sources int, settle time.Duration) (before, after int64, connected int, err error) {
+// idleRun opens n idle connections to srv with wsbench (with args added,
+// -compress for instance) and returns the server's resident memory before
+// and once they are all open, with what wsbench reported.
+func idleRun(ctx context.Context, bin string, cpu int, srv *server, n, sources int, settle time.Duration, args ...string) (idleResult, error) {
+	m := idleResult{n: n}
 	pid := srv.cmd.Process.Pid
 	s0, err := sample(pid)
 	if err != nil {
-		return 0, 0, 0, err
+		return m, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-json", "-idle", "-url", srv.url(), "-c", strconv.Itoa(n),
-		"-sources", strconv.Itoa(sources), "-d", "0")
+	cmd := exec.CommandContext(ctx, bin, append([]string{"-json", "-idle", "-url", srv.url(), "-c", strconv.Itoa(n),
+		"-sources", strconv.Itoa(sources), "-d", "0"}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 5 * time.Second
@@ -286,11 +288,11 @@ func idleRun(ctx context.Context, bin string, cpu int, srv *server, n, sources i
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return 0, 0, 0, err
+		return m, err
 	}
 	release, err := startPinned(cmd, cpu)
 	if err != nil {
-		return 0, 0, 0, err
+		return m, err
 	}
 	defer release()
 	sc := bufio.NewScanner(out)
@@ -308,12 +310,20 @@ func idleRun(ctx context.Context, bin string, cpu int, srv *server, n, sources i
 		}
 		var rep load.Report
 		if json.Unmarshal(sc.Bytes(), &rep) == nil && rep.Config.Mode == "idle" {
-			connected = rep.Connected
+			m.connected = rep.Connected
+			m.warm = rep.Config.IdleWarm
+			m.echoes = rep.Messages
+			m.errors = rep.Errors
+			if c := rep.Compression; c != nil {
+				m.offer, m.ext = c.Offer, c.Extension
+				m.compressed = c.CompressedReplies
+			}
 		}
 	}
 	cmd.Wait()
 	if !ready {
-		return 0, 0, 0, fmt.Errorf("idle run of %d connections never became ready: %s", n, stderr.String())
+		return m, fmt.Errorf("idle run of %d connections never became ready: %s", n, stderr.String())
 	}
-	return s0.rssKiB, s1.rssKiB, connected, nil
+	m.before, m.after = s0.rssKiB, s1.rssKiB
+	return m, nil
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -257,32 +259,22 @@ func (r *results) write() error {
 	p("## Memory per idle connection\n\n")
 	p("A fresh server per measurement; wsbench opens N connections (from several 127.0.0.x source addresses), completes their handshakes and holds them without traffic; after 1 s the server's VmRSS is read. Per connection = (RSS with N open − RSS before) ÷ N. RSS includes goroutine stacks and buffers the Go runtime has not returned to the OS. *ours* is examples/echo through net/http (server.Accept, the handler returns and a goroutine serves the Conn); *%s* is examples/echo -raw, which accepts with server.Serve on the listener as the gobwas and gws servers do; ratios are to *ours*.\n\n", oursRaw)
 	if len(r.idle) > 0 {
-		p("| N | library | RSS before | RSS with N open | per connection | vs ours |\n|---|---|---|---|---|---|\n")
-		for _, n := range o.idleN {
-			libs := r.idle[n]
-			if libs == nil {
-				continue
-			}
-			oursPer := math.NaN()
-			if m, ok := libs["ours"]; ok {
-				oursPer = float64(m.after-m.before) / float64(n)
-			}
-			for _, lib := range o.idleLibs() {
-				m, ok := libs[lib]
-				if !ok {
-					continue
-				}
-				per := float64(m.after-m.before) / float64(n)
-				note := ""
-				if m.connected != n {
-					note = fmt.Sprintf(" (only %d connected)", m.connected)
-				}
-				p("| %d | %s | %.1f MiB | %.1f MiB | %.1f KiB%s | %s |\n", n, lib, float64(m.before)/1024, float64(m.after)/1024, per, note, ratio(per, oursPer))
-			}
+		r.writeIdle(p, false)
+	}
+	if len(r.idleZ) > 0 {
+		p("## Memory per idle connection, compression on\n\n")
+		msgs := fmt.Sprintf("one %s text message", sizeName(idleWarmSize))
+		if idleWarm != 1 {
+			msgs = fmt.Sprintf("%d text messages of %s", idleWarm, sizeName(idleWarmSize))
 		}
-		p("\n")
+		p("The same measurement with every server started with permessage-deflate enabled as its library recommends (as in \"Compression on\") and wsbench offering `%s` (`wsbench -idle -compress -idle-warm %d`). Before going quiet, each connection exchanged %s of the JSON-like payload: sent compressed, its echo received, inflated and checked. A library that allocates its compression state only when the first message is compressed or inflated is so measured holding it, as a real connection would once it has carried one message; a connection that failed its warm-up would not count as connected. \"more than off\" is the difference from the same library's figure with compression off at the same N; ratios are to *ours* with compression on.\n\n",
+			r.idleOffer(), idleWarm, msgs)
+		r.writeIdle(p, true)
+		r.writeIdleImplications(p)
+	}
+	if len(r.idle) > 0 || len(r.idleZ) > 0 {
 		if err := r.memChart(filepath.Join(chartDir, "idle-memory.svg")); err == nil {
-			p("![memory per idle connection](%s)\n\n", filepath.ToSlash(filepath.Join(o.chartDir, "idle-memory.svg")))
+			p("![memory per idle connection, compression off and on](%s)\n\n", filepath.ToSlash(filepath.Join(o.chartDir, "idle-memory.svg")))
 		}
 	}
 	for _, s := range r.idleSkip {
@@ -312,6 +304,135 @@ func (r *results) write() error {
 		p("- Failed run: %s\n", f)
 	}
 	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+}
+
+// writeIdle writes the table of memory per idle connection with
+// compression on or off.
+func (r *results) writeIdle(p func(string, ...any), compress bool) {
+	data, head, sep, tail, tailSep := r.idle, "", "", "", ""
+	if compress {
+		data, head, sep = r.idleZ, " server accepted | warm-up echoes compressed |", "---|---|"
+		tail, tailSep = " more than off |", "---|"
+	}
+	p("| N | library |%s RSS before | RSS with N open | per connection | vs ours |%s\n|---|---|%s---|---|---|---|%s\n", head, tail, sep, tailSep)
+	for _, n := range r.o.idleN {
+		libs := data[n]
+		if libs == nil {
+			continue
+		}
+		oursPer := math.NaN()
+		if m, ok := libs["ours"]; ok {
+			oursPer = m.perConn()
+		}
+		for _, lib := range r.o.idleLibs() {
+			m, ok := libs[lib]
+			if !ok {
+				continue
+			}
+			per := m.perConn()
+			note := ""
+			if m.connected != n {
+				note = fmt.Sprintf(" (only %d connected%s)", m.connected, errorKinds(m.errors))
+			}
+			neg, more := "", ""
+			if compress {
+				ext := "not negotiated"
+				if m.ext != "" {
+					ext = "`" + m.ext + "`"
+				}
+				neg = fmt.Sprintf(" %s | %d of %d |", ext, m.compressed, m.echoes)
+				more = " – |"
+				if off, ok := r.idle[n][lib]; ok {
+					more = fmt.Sprintf(" %+.1f KiB |", per-off.perConn())
+				}
+			}
+			p("| %d | %s |%s %.1f MiB | %.1f MiB | %.1f KiB%s | %s |%s\n", n, lib, neg, float64(m.before)/1024, float64(m.after)/1024, per, note, ratio(per, oursPer), more)
+		}
+	}
+	p("\n")
+}
+
+// errorKinds formats wsbench's error counts as ": kind n, kind n", or ""
+// when there are none.
+func errorKinds(errs map[string]uint64) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	var v []string
+	for _, k := range slices.Sorted(maps.Keys(errs)) {
+		v = append(v, fmt.Sprintf("%s %d", k, errs[k]))
+	}
+	return ": " + strings.Join(v, ", ")
+}
+
+// idleOffer returns what wsbench offered in the idle runs with
+// compression on.
+func (r *results) idleOffer() string {
+	for _, libs := range r.idleZ {
+		for _, m := range libs {
+			if m.offer != "" {
+				return m.offer
+			}
+		}
+	}
+	return "permessage-deflate"
+}
+
+// writeIdleImplications lists, for every library, the permessage-deflate
+// answers its server gave in the idle runs and what each asks the server
+// to keep per connection between messages.
+func (r *results) writeIdleImplications(p func(string, ...any)) {
+	var lines []string
+	for _, lib := range r.o.idleLibs() {
+		var exts []string
+		for _, n := range r.o.idleN {
+			if m, ok := r.idleZ[n][lib]; ok && m.ext != "" && !slices.Contains(exts, m.ext) {
+				exts = append(exts, m.ext)
+			}
+		}
+		for _, ext := range exts {
+			lines = append(lines, fmt.Sprintf("- %s accepted `%s`. %s", lib, ext, deflateImplies(ext)))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	p("What each answer asks of the server between messages (RFC 7692 §7.1.1): with context takeover a compressor keeps its sliding window, the last 2^max_window_bits bytes it compressed, for the life of the connection, since the next message may refer to it; with no_context_takeover each message is compressed (or inflated) on its own and nothing need survive between messages. No context takeover only allows a library to drop that state between messages; whether it does (or shares it through a pool) is what the figures above show.\n\n")
+	for _, l := range lines {
+		p("%s\n", l)
+	}
+	p("\n")
+}
+
+// deflateImplies says, for a permessage-deflate answer to wsbench's offer,
+// what the server must keep per connection between messages.
+func deflateImplies(ext string) string {
+	params := map[string]string{}
+	for i, f := range strings.Split(ext, ";") {
+		if i > 0 {
+			k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+			params[strings.ToLower(k)] = strings.Trim(v, `"`)
+		}
+	}
+	window := func(name string) string {
+		bits := 15
+		if n, err := strconv.Atoi(params[name]); err == nil {
+			bits = n
+		}
+		return fmt.Sprintf("%s (2^%d bytes)", sizeName(1<<bits), bits)
+	}
+	var v []string
+	if _, ok := params["server_no_context_takeover"]; ok {
+		v = append(v, "Server to client: no context takeover, so the server compresses each message on its own and need keep no compression window between messages.")
+	} else {
+		v = append(v, fmt.Sprintf("Server to client: context takeover, so the server keeps its compression window, %s, per connection between messages.", window("server_max_window_bits")))
+	}
+	if _, ok := params["client_no_context_takeover"]; ok {
+		v = append(v, "Client to server: no context takeover, so the server need keep no decompression window between messages.")
+	} else {
+		v = append(v, fmt.Sprintf("Client to server: the answer leaves out client_no_context_takeover, so the server must be ready for context takeover and keep a decompression window of %s per connection (wsbench never uses it).", window("client_max_window_bits")))
+	}
+	return strings.Join(v, " ")
 }
 
 // writeScenarios writes the chart and the table of every closed-loop
@@ -477,29 +598,35 @@ func (r *results) writeLosses(p func(string, ...any)) {
 		p("\n\n")
 	}
 	var mem []string
-	for _, n := range r.o.idleN {
-		libs := r.idle[n]
-		for _, us := range []string{"ours", oursRaw} {
-			m, ok := libs[us]
-			if !ok {
-				continue
-			}
-			per := float64(m.after-m.before) / float64(n)
-			var lower []string
-			for _, lib := range r.o.libs[1:] {
-				if o, ok := libs[lib]; ok {
-					if op := float64(o.after-o.before) / float64(n); op < per/1.05 {
-						lower = append(lower, fmt.Sprintf("%s %.1f KiB", lib, op))
+	for _, compress := range []bool{false, true} {
+		data, label := r.idle, ""
+		if compress {
+			data, label = r.idleZ, ", compression on"
+		}
+		for _, n := range r.o.idleN {
+			libs := data[n]
+			for _, us := range []string{"ours", oursRaw} {
+				m, ok := libs[us]
+				if !ok {
+					continue
+				}
+				per := m.perConn()
+				var lower []string
+				for _, lib := range r.o.libs[1:] {
+					if o, ok := libs[lib]; ok {
+						if op := o.perConn(); op < per/1.05 {
+							lower = append(lower, fmt.Sprintf("%s %.1f KiB", lib, op))
+						}
 					}
 				}
-			}
-			if len(lower) > 0 {
-				mem = append(mem, fmt.Sprintf("- N = %d: %s %.1f KiB per connection; %s.", n, us, per, strings.Join(lower, ", ")))
+				if len(lower) > 0 {
+					mem = append(mem, fmt.Sprintf("- N = %d%s: %s %.1f KiB per connection; %s.", n, label, us, per, strings.Join(lower, ", ")))
+				}
 			}
 		}
 	}
 	if len(mem) > 0 {
-		p("Idle memory, where a peer's server held more than 5%% less per connection than ours (measured RSS growth ÷ N; see \"Memory per idle connection\"):\n\n")
+		p("Idle memory, where a peer's server held more than 5%% less per connection than ours (measured RSS growth ÷ N; see \"Memory per idle connection\" and its compression-on table):\n\n")
 		for _, l := range mem {
 			p("%s\n", l)
 		}

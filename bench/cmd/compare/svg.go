@@ -106,26 +106,38 @@ func (r *results) chart(path string, size int, compress bool) error {
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
-// memChart draws memory per idle connection, in KiB, per library and N.
+// memChart draws memory per idle connection, in KiB, per library: one
+// group of bars per N, compression off, then one per N, compression on.
 func (r *results) memChart(path string) error {
-	var ns []int
-	for _, n := range r.o.idleN {
-		if r.idle[n] != nil {
-			ns = append(ns, n)
+	type group struct {
+		label string
+		libs  map[string]idleResult
+	}
+	var groups []group
+	for _, compress := range []bool{false, true} {
+		data, suffix := r.idle, ""
+		if compress {
+			data, suffix = r.idleZ, ", deflate"
+		}
+		for _, n := range r.o.idleN {
+			if data[n] != nil {
+				groups = append(groups, group{fmt.Sprintf("N = %d%s", n, suffix), data[n]})
+			}
 		}
 	}
-	if len(ns) == 0 {
+	if len(groups) == 0 {
 		return fmt.Errorf("no data")
 	}
+	libs := r.o.idleLibs()
 	const left, top, panelH = 60, 50, 220
 	bw := 16.0
-	gw := float64(len(r.o.idleLibs()))*bw + 30
-	w := max(left+int(gw*float64(len(ns)))+20, 480)
+	gw := float64(len(libs))*bw + 30
+	w := max(left+int(gw*float64(len(groups)))+20, 90*len(libs)+left, 480)
 	h := top + panelH + 50
 	maxV := 1.0
-	for _, n := range ns {
-		for _, m := range r.idle[n] {
-			maxV = max(maxV, float64(m.after-m.before)/float64(n))
+	for _, g := range groups {
+		for _, m := range g.libs {
+			maxV = max(maxV, m.perConn())
 		}
 	}
 	step := math.Pow(10, math.Floor(math.Log10(maxV)))
@@ -135,7 +147,7 @@ func (r *results) memChart(path string) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14" font-weight="bold">Server memory per idle connection, KiB (lower is better)</text>`+"\n", left)
-	for i, lib := range r.o.idleLibs() {
+	for i, lib := range libs {
 		x := left + i*90
 		fmt.Fprintf(&b, `<rect x="%d" y="28" width="10" height="10" fill="%s"/><text x="%d" y="37">%s</text>`+"\n", x, palette[i%len(palette)], x+14, lib)
 	}
@@ -144,20 +156,20 @@ func (r *results) memChart(path string) error {
 		y := float64(y0+panelH) - v*scale
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%.0f</text>`+"\n", left, y, w-10, y, left-4, y+4, v)
 	}
-	for gi, n := range ns {
+	for gi, g := range groups {
 		gx := float64(left) + float64(gi)*gw + 15
-		for li, lib := range r.o.idleLibs() {
-			m, ok := r.idle[n][lib]
+		for li, lib := range libs {
+			m, ok := g.libs[lib]
 			if !ok {
 				continue
 			}
-			v := float64(m.after-m.before) / float64(n)
+			v := m.perConn()
 			bh := max(v, 0) * scale
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, N=%d: %.1f KiB</title></rect>`+"\n",
-				gx+float64(li)*bw, float64(y0+panelH)-bh, bw-2, bh, palette[li%len(palette)], lib, n, v)
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s, %s: %.1f KiB</title></rect>`+"\n",
+				gx+float64(li)*bw, float64(y0+panelH)-bh, bw-2, bh, palette[li%len(palette)], lib, g.label, v)
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="9">%.1f</text>`+"\n", gx+float64(li)*bw+bw/2-1, float64(y0+panelH)-bh-3, v)
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">N = %d</text>`+"\n", gx+float64(len(r.o.idleLibs()))*bw/2, y0+panelH+16, n)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", gx+float64(len(libs))*bw/2, y0+panelH+16, g.label)
 	}
 	b.WriteString("</svg>\n")
 	return os.WriteFile(path, []byte(b.String()), 0o644)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,4 +279,152 @@ func TestBodies(t *testing.T) {
 			t.Errorf("%+v: bodies not distinct or of the wrong size", tc.c)
 		}
 	}
+}
+
+// TestIdleCompressWarmUp runs idle mode with compression against every
+// library's echo server, ours first: every connection must negotiate
+// permessage-deflate and exchange its warm-up messages, each echo
+// compressed and inflated to the message size, before the run is ready.
+func TestIdleCompressWarmUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	type tc struct {
+		name, lib string
+		c         Config
+		warm      int
+	}
+	cases := []tc{
+		{"ours-default", "ours", Config{Conns: 40, Size: 1024, Text: true, Sources: 2}, 1},
+		{"ours-pipelined", "ours", Config{Conns: 10, Size: 3000, Depth: 2, IdleWarm: 5}, 5},
+	}
+	for _, lib := range peers.Names()[1:] {
+		cases = append(cases, tc{lib, lib, Config{Conns: 10, Size: 1024, Text: true}, 1})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.c
+			c.URL = serveWith(t, tc.lib, peers.Options{Compress: true})
+			c.Idle, c.Compress, c.Duration = true, true, 50*time.Millisecond
+			ready := false
+			c.Event = func(e string) { ready = ready || e == "ready" }
+			rep, err := Run(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := uint64(c.Conns * tc.warm)
+			if !ready || rep.Connected != c.Conns || len(rep.Errors) != 0 {
+				t.Fatalf("ready %v, connected %d of %d, errors %v %v", ready, rep.Connected, c.Conns, rep.Errors, rep.ErrorExamples)
+			}
+			if rep.Config.IdleWarm != tc.warm || rep.Messages != n || rep.Bytes != n*uint64(c.Size) {
+				t.Fatalf("warm-up %d: %d echoes of %d bytes, want %d of %d", rep.Config.IdleWarm, rep.Messages, rep.Bytes, n, c.Size)
+			}
+			cr := rep.Compression
+			if cr == nil || !strings.HasPrefix(cr.Extension, "permessage-deflate") || cr.Mixed || cr.CompressedReplies != n {
+				t.Fatalf("compression report %+v", cr)
+			}
+			t.Logf("%s accepted %q", tc.lib, cr.Extension)
+		})
+	}
+}
+
+// TestIdleWarmUpFailures checks that a connection whose warm-up fails is
+// not counted as open and that its error is counted by kind.
+func TestIdleWarmUpFailures(t *testing.T) {
+	const pmd = "permessage-deflate; client_no_context_takeover"
+	silent, _ := silentServer(t, pmd)
+	for _, tc := range []struct {
+		name, url, errKind string
+		timeout            time.Duration
+	}{
+		{"wrong-inflated-length", fakeServer(t, pmd, "short"), "mismatch", time.Minute},
+		{"declined", fakeServer(t, "", "plain"), "negotiation", time.Minute},
+		{"no-echo", silent, "warmup_timeout", 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+			defer cancel()
+			c := Config{URL: tc.url, Conns: 3, Size: 1024, Idle: true, Compress: true, Duration: 10 * time.Millisecond}
+			rep, err := Run(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Connected != 0 || rep.Errors[tc.errKind] != uint64(c.Conns) || len(rep.Errors) != 1 {
+				t.Fatalf("connected %d, errors %v %v; want %d %s errors", rep.Connected, rep.Errors, rep.ErrorExamples, c.Conns, tc.errKind)
+			}
+		})
+	}
+}
+
+// TestIdleSendsNothing checks that idle mode without a warm-up sends
+// nothing after the handshake, with or without compression.
+func TestIdleSendsNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const pmd = "permessage-deflate; client_no_context_takeover"
+	for _, tc := range []struct {
+		name, ext string
+		c         Config
+	}{
+		{"plain", "", Config{}},
+		{"compressed-no-warm-up", pmd, Config{Compress: true, IdleWarm: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, got := silentServer(t, tc.ext)
+			c := tc.c
+			c.URL, c.Conns, c.Size, c.Idle, c.Duration = url, 4, 1024, true, 50*time.Millisecond
+			rep, err := Run(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Connected != c.Conns || len(rep.Errors) != 0 || rep.Messages != 0 {
+				t.Fatalf("connected %d, errors %v, messages %d", rep.Connected, rep.Errors, rep.Messages)
+			}
+			if conns, n := got(c.Conns); conns != c.Conns || n != 0 {
+				t.Fatalf("%d connections closed, %d bytes received after the handshakes", conns, n)
+			}
+		})
+	}
+}
+
+// silentServer accepts WebSocket handshakes, answering with ext, and then
+// reads without ever replying. got waits (up to 10 s) until n
+// connections have ended and returns how many have, and the bytes
+// received after their handshakes.
+func silentServer(t *testing.T, ext string) (url string, got func(n int) (int, int64)) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var closed, bytesIn atomic.Int64
+	go func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer closed.Add(1)
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				if _, err := nc.Write(handshake.AppendResponse(nil, req.Header.Get("Sec-WebSocket-Key"), "", []byte(ext))); err != nil {
+					return
+				}
+				n, _ := io.Copy(io.Discard, br)
+				bytesIn.Add(n)
+			}()
+		}
+	}()
+	got = func(n int) (int, int64) {
+		for end := time.Now().Add(10 * time.Second); closed.Load() < int64(n) && time.Now().Before(end); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return int(closed.Load()), bytesIn.Load()
+	}
+	return "ws://" + ln.Addr().String() + "/", got
 }

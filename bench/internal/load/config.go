@@ -66,6 +66,27 @@
 // that bound is sent late. Latency is measured from the message's intended
 // send time, so queueing, in the server or in the generator, is never
 // hidden (no coordinated omission).
+//
+// # Idle mode
+//
+// Idle mode (Config.Idle) opens the connections, completes their
+// handshakes and holds them, for measurements of a server's memory per
+// connection. Without a warm-up nothing is sent after the handshake.
+//
+// With Config.IdleWarm messages (by default one with Compress, none
+// without), each connection first exchanges that many messages of Size
+// bytes, as a closed loop of depth Depth (default 1), checking every echo
+// as in a run (inflated if compressed), and only then goes quiet. A
+// library that allocates its compression state lazily, when the first
+// message is compressed or inflated, holds that state from then on, so a
+// warm-up is what lets idle memory with compression on compare libraries
+// fairly. The warm-up of a connection is part of its opening: it counts
+// against the handshakes in progress at once, a connection whose warm-up
+// fails is not counted as connected and its error is counted by kind
+// ("warmup_timeout" if an echo is still missing after 30 s), and "ready"
+// comes once every connection has finished it. The report's Messages,
+// Bytes and CompressedReplies then count the warm-up echoes; the
+// connections send nothing afterwards (they do not even answer pings).
 package load
 
 import (
@@ -103,8 +124,12 @@ type Config struct {
 	// Insecure skips TLS certificate verification for wss://.
 	Insecure bool
 	// Idle opens the connections, completes their handshakes and holds
-	// them without traffic.
+	// them without traffic: see "Idle mode" in the package doc.
 	Idle bool
+	// IdleWarm is how many messages each connection exchanges in idle
+	// mode before going quiet. Zero means the default: 1 with Compress,
+	// none without; a negative value means none.
+	IdleWarm int
 	// DrainTimeout bounds the wait for outstanding echoes at the end
 	// (default 2 s).
 	DrainTimeout time.Duration
@@ -133,7 +158,24 @@ func (c *Config) withDefaults() Config {
 	if d.DrainTimeout <= 0 {
 		d.DrainTimeout = 2 * time.Second
 	}
+	d.IdleWarm = c.IdleWarmMessages()
 	return d
+}
+
+// MaxIdleWarm bounds Config.IdleWarm: a warm-up is a few messages, not a
+// load.
+const MaxIdleWarm = 1000
+
+// IdleWarmMessages returns the number of warm-up messages per connection
+// that c asks for, defaults applied.
+func (c *Config) IdleWarmMessages() int {
+	switch {
+	case !c.Idle || c.IdleWarm < 0:
+		return 0
+	case c.IdleWarm == 0 && c.Compress:
+		return 1
+	}
+	return c.IdleWarm
 }
 
 // Validate reports a configuration that cannot run.
@@ -159,6 +201,18 @@ func (c *Config) Validate() error {
 	}
 	if !c.Idle && c.Duration <= 0 {
 		return errors.New("duration must be positive")
+	}
+	if c.IdleWarm > 0 && !c.Idle {
+		return errors.New("warm-up messages are for idle mode only")
+	}
+	if c.IdleWarm > MaxIdleWarm {
+		return fmt.Errorf("%d warm-up messages per connection: at most %d", c.IdleWarm, MaxIdleWarm)
+	}
+	if c.IdleWarmMessages() > 0 && c.FreshMasks {
+		// Re-keying needs a private copy of the frames per connection,
+		// which at idle-mode connection counts would cost wsbench more
+		// memory than the server under test.
+		return errors.New("fresh masks are not supported with idle warm-up messages")
 	}
 	return nil
 }

@@ -21,10 +21,11 @@ const (
 	errInflate                    // a compressed echo that is not valid DEFLATE data
 	errServerClose                // the server sent a close frame
 	errDrain                      // echoes still missing after DrainTimeout
+	errWarmTimeout                // idle mode: warm-up echoes still missing after warmUpTimeout
 	numKinds
 )
 
-var kindNames = [numKinds]string{"dial", "handshake", "negotiation", "write", "read", "protocol", "mismatch", "inflate", "server_close", "drain_timeout"}
+var kindNames = [numKinds]string{"dial", "handshake", "negotiation", "write", "read", "protocol", "mismatch", "inflate", "server_close", "drain_timeout", "warmup_timeout"}
 
 func (k errKind) String() string { return kindNames[k] }
 
@@ -89,4 +90,5 @@ var (
 	errWrongLength  = errors.New("echo of the wrong length")
 	errUnsolicited  = errors.New("echo with no message in flight")
 	errDrainTimeout = errors.New("echoes still in flight at the end")
+	errWarmUp       = errors.New("warm-up echoes still missing")
 )

@@ -96,6 +96,57 @@ func TestIdle(t *testing.T) {
 	if !ready || rep.Connected != 50 || len(rep.Errors) != 0 {
 		t.Fatalf("ready %v, connected %d, errors %v", ready, rep.Connected, rep.Errors)
 	}
+	if rep.Messages != 0 || rep.Config.IdleWarm != 0 || rep.Compression != nil {
+		t.Fatalf("idle without compression: %d messages, warm-up %d, compression %+v", rep.Messages, rep.Config.IdleWarm, rep.Compression)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, c := range []Config{
+		{URL: "http://x/", Duration: time.Second},
+		{URL: "ws://example.com/", Duration: time.Second, Sources: 2},
+		{URL: "ws://127.0.0.1:1/"},
+		{URL: "ws://127.0.0.1:1/", Duration: time.Second, IdleWarm: 1},
+		{URL: "ws://127.0.0.1:1/", Idle: true, IdleWarm: MaxIdleWarm + 1},
+		{URL: "ws://127.0.0.1:1/", Idle: true, Compress: true, FreshMasks: true},
+		{URL: "ws://127.0.0.1:1/", Idle: true, IdleWarm: 2, FreshMasks: true},
+	} {
+		if c.Validate() == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+	for _, c := range []Config{
+		{URL: "ws://127.0.0.1:1/", Idle: true},
+		{URL: "ws://127.0.0.1:1/", Idle: true, FreshMasks: true},
+		{URL: "ws://127.0.0.1:1/", Idle: true, Compress: true, IdleWarm: -1, FreshMasks: true},
+		{URL: "ws://127.0.0.1:1/", Idle: true, Compress: true, IdleWarm: MaxIdleWarm},
+		{URL: "ws://127.0.0.1:1/", Duration: time.Second, Compress: true, IdleWarm: -1},
+	} {
+		if err := c.Validate(); err != nil {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}
+
+func TestIdleWarmMessages(t *testing.T) {
+	for _, tc := range []struct {
+		c    Config
+		want int
+	}{
+		{Config{Idle: true}, 0},
+		{Config{Idle: true, Compress: true}, 1},
+		{Config{Idle: true, Compress: true, IdleWarm: -1}, 0},
+		{Config{Idle: true, Compress: true, IdleWarm: 3}, 3},
+		{Config{Idle: true, IdleWarm: 2}, 2},
+		{Config{Compress: true}, 0},
+	} {
+		if got := tc.c.IdleWarmMessages(); got != tc.want {
+			t.Errorf("%+v: %d warm-up messages, want %d", tc.c, got, tc.want)
+		}
+		if got := tc.c.withDefaults().IdleWarm; got != tc.want {
+			t.Errorf("%+v: defaults give %d warm-up messages, want %d", tc.c, got, tc.want)
+		}
+	}
 }
 
 func TestHandshakeFailures(t *testing.T) {
@@ -123,18 +174,6 @@ func TestHandshakeFailures(t *testing.T) {
 	}
 	if rep.Errors["handshake"] != 2 || rep.Connected != 0 {
 		t.Fatalf("errors %v, connected %d", rep.Errors, rep.Connected)
-	}
-}
-
-func TestValidate(t *testing.T) {
-	for _, c := range []Config{
-		{URL: "http://x/", Duration: time.Second},
-		{URL: "ws://example.com/", Duration: time.Second, Sources: 2},
-		{URL: "ws://127.0.0.1:1/"},
-	} {
-		if c.Validate() == nil {
-			t.Errorf("%+v: no error", c)
-		}
 	}
 }
 
@@ -193,4 +232,28 @@ func allocationsDuringMeasurement(ctx context.Context, t *testing.T, c Config) (
 	allocs := m1.Mallocs - m0.Mallocs
 	t.Logf("%d allocations for %d messages", allocs, rep.Messages)
 	return allocs, rep
+}
+
+// TestWriteTextIdleWarmUp checks the text report of an idle run with a
+// compressed warm-up.
+func TestWriteTextIdleWarmUp(t *testing.T) {
+	rep := &Report{Config: ReportConfig{URL: "ws://127.0.0.1:1/", Mode: "idle", Conns: 3, Size: 1024, Text: true, Compress: true, IdleWarm: 1},
+		Connected: 3, ConnectSeconds: 0.5, Messages: 3, Bytes: 3072,
+		Compression: &CompressionReport{Offer: "permessage-deflate; client_no_context_takeover; client_max_window_bits",
+			Extension: "permessage-deflate; client_no_context_takeover", FrameBytes: 300, Bodies: 65, CompressedReplies: 3}}
+	var b strings.Builder
+	rep.WriteText(&b)
+	for _, want := range []string{
+		"mode        idle: 3/3 connections opened in 0.50s\n",
+		"warm-up     each connection exchanged 1 1024 B text message(s) before going quiet: 3 echoes\n",
+		"3 of 3 echoes of the warm-up came back compressed\n",
+		"errors      none\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "throughput") {
+		t.Errorf("idle report with throughput:\n%s", b.String())
+	}
 }

@@ -14,7 +14,9 @@ type Report struct {
 	Connected      int          `json:"connected"`
 	ConnectSeconds float64      `json:"connect_seconds"`
 
-	Seconds    float64 `json:"seconds"` // measurement window
+	Seconds float64 `json:"seconds"` // measurement window
+	// Messages and Bytes count the echoes received in the measurement
+	// window; in idle mode, those of the warm-up.
 	Messages   uint64  `json:"messages"`
 	Bytes      uint64  `json:"bytes"`
 	MsgsPerSec float64 `json:"msgs_per_sec"`
@@ -48,9 +50,9 @@ type CompressionReport struct {
 	// bodies it cycles through.
 	FrameBytes int `json:"frame_bytes"`
 	Bodies     int `json:"bodies"`
-	// CompressedReplies counts the echoes of the measurement window that
-	// came back compressed (RSV1 set); servers may leave some, small ones
-	// typically, uncompressed.
+	// CompressedReplies counts the echoes of the measurement window (in
+	// idle mode, of the warm-up) that came back compressed (RSV1 set);
+	// servers may leave some, small ones typically, uncompressed.
 	CompressedReplies uint64 `json:"compressed_replies"`
 }
 
@@ -67,6 +69,9 @@ type ReportConfig struct {
 	Warmup     float64 `json:"warmup_seconds"`
 	FreshMasks bool    `json:"fresh_masks"`
 	Compress   bool    `json:"compress"`
+	// IdleWarm is the number of warm-up messages each connection
+	// exchanged in idle mode before going quiet.
+	IdleWarm int `json:"idle_warm,omitempty"`
 }
 
 // Latency holds percentiles in microseconds, from the intended send time
@@ -90,7 +95,7 @@ func reportConfig(c *Config) ReportConfig {
 		mode = "open"
 	}
 	return ReportConfig{URL: c.URL, Mode: mode, Conns: c.Conns, Size: c.Size, Text: c.Text, Depth: c.Depth,
-		Rate: c.Rate, Duration: c.Duration.Seconds(), Warmup: c.Warmup.Seconds(), FreshMasks: c.FreshMasks, Compress: c.Compress}
+		Rate: c.Rate, Duration: c.Duration.Seconds(), Warmup: c.Warmup.Seconds(), FreshMasks: c.FreshMasks, Compress: c.Compress, IdleWarm: c.IdleWarm}
 }
 
 func latencyOf(h *hist.Histogram) Latency {
@@ -117,6 +122,9 @@ func (r *Report) WriteText(w io.Writer) {
 	switch c.Mode {
 	case "idle":
 		fmt.Fprintf(w, "mode        idle: %d/%d connections opened in %.2fs\n", r.Connected, c.Conns, r.ConnectSeconds)
+		if c.IdleWarm > 0 {
+			fmt.Fprintf(w, "warm-up     each connection exchanged %d %d B %s message(s) before going quiet: %d echoes\n", c.IdleWarm, c.Size, kind, r.Messages)
+		}
 	case "open":
 		fmt.Fprintf(w, "mode        open loop at %.0f msgs/s, %d connections, %d B %s, at most %d in flight each\n", c.Rate, c.Conns, c.Size, kind, c.Depth)
 	default:
@@ -131,8 +139,12 @@ func (r *Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "compression offered %q, not negotiated\n", cr.Offer)
 		} else {
 			fmt.Fprintf(w, "compression offered %q; server accepted %q%s\n", cr.Offer, cr.Extension, mixed)
-			fmt.Fprintf(w, "            %d B per message sent (%d B payload, %d distinct bodies); %d of %d echoes measured came back compressed\n",
-				cr.FrameBytes, c.Size, cr.Bodies, cr.CompressedReplies, r.Messages)
+			measured := "measured"
+			if c.Mode == "idle" {
+				measured = "of the warm-up"
+			}
+			fmt.Fprintf(w, "            %d B per message sent (%d B payload, %d distinct bodies); %d of %d echoes %s came back compressed\n",
+				cr.FrameBytes, c.Size, cr.Bodies, cr.CompressedReplies, r.Messages, measured)
 		}
 	}
 	if c.Mode != "idle" {

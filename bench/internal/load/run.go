@@ -88,12 +88,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.hists = make([]hist.Histogram, min(c.Conns, 4*runtime.GOMAXPROCS(0)))
 	r.stats = make([]connStats, c.Conns)
 	raiseFileLimit(c.Conns)
+	// In idle mode the echoes counted are those of the warm-up.
+	r.measuring.Store(c.Idle)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
 	conns := make([]net.Conn, c.Conns) // idle mode keeps them here
-	sem := make(chan struct{}, 256)    // handshakes in progress at once
+	sem := make(chan struct{}, 256)    // openings (handshake and any idle warm-up) in progress at once
 	start := time.Now()
 	for i := range c.Conns {
 		if c.Ramp > 0 {
@@ -111,7 +113,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			w := &worker{r: r, id: i}
-			err := w.open(ctx, sem)
+			err := w.open(ctx)
+			if err == nil && c.Idle {
+				err = w.idle(ctx)
+			}
+			<-sem
 			if err != nil {
 				r.errs.add(err)
 				return
@@ -131,6 +137,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		wg.Wait()
 		rep.ConnectSeconds = time.Since(start).Seconds()
 		rep.Connected = int(r.connected.Load())
+		for i := range r.stats {
+			rep.Messages += r.stats[i].msgs.Load()
+			rep.Bytes += r.stats[i].bytes.Load()
+		}
 		r.event("ready")
 		if c.Duration > 0 {
 			select {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -55,9 +56,8 @@ type worker struct {
 	sink     []byte
 }
 
-// open dials and runs the handshake, then releases its slot in sem.
-func (w *worker) open(ctx context.Context, sem chan struct{}) error {
-	defer func() { <-sem }()
+// open dials and runs the handshake.
+func (w *worker) open(ctx context.Context) error {
 	r := w.r
 	c := &r.cfg
 	size := min(max(4<<10, c.Depth*(frame.MaxHeaderSize+c.Size)), 64<<10)
@@ -79,10 +79,61 @@ func (w *worker) open(ctx context.Context, sem chan struct{}) error {
 		w.dec = neg.cfg.NewDecompressor()
 		w.sink = make([]byte, 8<<10)
 	}
-	if c.Idle {
-		w.rbuf = nil
-	}
 	return nil
+}
+
+// warmUpTimeout bounds the warm-up exchange of an idle connection.
+const warmUpTimeout = 30 * time.Second
+
+// idle readies an open connection for idle mode: it exchanges the warm-up
+// messages, if any, then drops everything but the connection itself,
+// which it closes on error.
+func (w *worker) idle(ctx context.Context) error {
+	err := w.warmUp(ctx)
+	if w.dec != nil {
+		w.dec.Release()
+	}
+	w.dec, w.rbuf, w.zbuf, w.sink, w.times = nil, nil, nil, nil, nil
+	if err != nil {
+		w.nc.Close()
+	}
+	return err
+}
+
+// warmUp exchanges the connection's IdleWarm messages, at most Depth in
+// flight, and waits for their echoes, each checked (and inflated) as in a
+// run, for at most warmUpTimeout.
+func (w *worker) warmUp(ctx context.Context) error {
+	r := w.r
+	n := r.cfg.IdleWarm
+	if n == 0 {
+		return nil
+	}
+	w.times = make([]int64, r.window)
+	w.frames = w.set.frames
+	ctx, cancel := context.WithTimeout(ctx, warmUpTimeout)
+	defer cancel()
+	// Closing, unlike a deadline, cannot be undone by the deadlines that
+	// pending writes set and clear.
+	stop := context.AfterFunc(ctx, func() { w.nc.Close() })
+	sent, got := 0, 0
+	var err error
+	for got < n && err == nil {
+		if k := min(r.window-w.nfly, n-sent); k > 0 && len(w.pend) == 0 {
+			if err = w.send(k, r.now()); err != nil {
+				break
+			}
+			sent += k
+		}
+		var m int
+		m, err = w.receive()
+		got += m
+	}
+	if !stop() || (err != nil && ctx.Err() != nil) {
+		// The connection was closed under the exchange.
+		return &runError{kind: errWarmTimeout, err: fmt.Errorf("%w: %d of %d echoes received (%v)", errWarmUp, got, n, ctx.Err())}
+	}
+	return err
 }
 
 // run drives the connection until the run stops, then drains and closes.
