@@ -209,8 +209,11 @@ func (r *results) write() error {
 
 	r.writeLosses(p)
 
-	p("## Throughput and server CPU per message\n\n")
-	r.writeScenarios(p, chartDir, false)
+	// Sections of measurements the run was not asked for are left out.
+	if len(o.sizes) > 0 {
+		p("## Throughput and server CPU per message\n\n")
+		r.writeScenarios(p, chartDir, false)
+	}
 	if len(o.compressSizes) > 0 {
 		p("## Compression on (permessage-deflate)\n\n")
 		p("Text messages of the JSON-like body every run sends (package payload: chat lines drawn from a word list, compressible about 4:1 at BestSpeed). wsbench offers `%s` and requires the server to accept it; it cycles through distinct bodies, each compressed once, enough that none repeats within 64 KiB of a connection's traffic (so a server's context takeover finds shared words in earlier messages but never a copy of the message), and inflates every compressed reply with the window and context takeover the server answered, checking its length. \"bytes out/msg\" is what the server wrote per message (wchar from /proc/<pid>/io: reply frames and any control frames), the measured size of its compressed replies. Inflating the replies costs wsbench CPU that uncompressed runs do not have: watch its column.\n\n", r.offer())
@@ -230,33 +233,12 @@ func (r *results) write() error {
 		p("\n")
 	}
 
-	p("## p99 latency at a fixed rate (open loop)\n\n")
-	p("%d connections, messages sent on schedule whatever the server does; latency from each message's intended send time, so queueing is counted.\n\n", o.rateConns)
-	p("| size | rate | library | achieved msgs/s | p50 | p99 | vs ours | p99.9 | max | server CPU/msg | errors |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, size := range o.sizes {
-		libs := r.rate[size]
-		if libs == nil {
-			continue
-		}
-		ours, okOurs := summarize(libs["ours"])
-		for _, lib := range o.libs {
-			s, ok := summarize(libs[lib])
-			if !ok {
-				continue
-			}
-			rr := "1.00×"
-			if lib != "ours" {
-				rr = "–"
-				if okOurs {
-					rr = ratio(s.p99, ours.p99)
-				}
-			}
-			p("| %s | %.0f/s | %s | %s | %s | %s | %s | %s | %s | %s µs | %d |\n", sizeName(size), o.rates[size], lib, num(s.msgsMed), us(s.p50), us(s.p99), rr, us(s.p999), us(s.pmax), num(s.cpuPerMsg), s.errors)
-		}
+	if len(r.rate) > 0 {
+		r.writeRates(p)
 	}
-	p("\n")
 
 	p("## Memory per idle connection\n\n")
+
 	p("A fresh server per measurement; wsbench opens N connections (from several 127.0.0.x source addresses), completes their handshakes and holds them without traffic; after 1 s the server's VmRSS is read. Per connection = (RSS with N open − RSS before) ÷ N. RSS includes goroutine stacks and buffers the Go runtime has not returned to the OS. *ours* is examples/echo through net/http (server.Accept, the handler returns and a goroutine serves the Conn); *%s* is examples/echo -raw, which accepts with server.Serve on the listener as the gobwas and gws servers do; ratios are to *ours*.\n\n", oursRaw)
 	if len(r.idle) > 0 {
 		r.writeIdle(p, false)
@@ -684,4 +666,34 @@ func (r *results) loss(sc scenario) (line string, more [3]int, ok bool) {
 		line += fmt.Sprintf(" *Inconclusive*: during our run our server was %.0f%% busy and wsbench %.0f%%, neither saturated, with %d TCP retransmissions machine-wide in the window. Re-run before drawing conclusions.", 100*ours.serverUtil, 100*ours.clientUtil, ours.retrans)
 	}
 	return line, more, true
+}
+
+// writeRates renders the fixed-rate latency runs.
+func (r *results) writeRates(p func(string, ...any)) {
+	o := r.o
+	p("## p99 latency at a fixed rate (open loop)\n\n")
+	p("%d connections, messages sent on schedule whatever the server does; latency from each message's intended send time, so queueing is counted.\n\n", o.rateConns)
+	p("| size | rate | library | achieved msgs/s | p50 | p99 | vs ours | p99.9 | max | server CPU/msg | errors |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, size := range o.sizes {
+		libs := r.rate[size]
+		if libs == nil {
+			continue
+		}
+		ours, okOurs := summarize(libs["ours"])
+		for _, lib := range o.libs {
+			s, ok := summarize(libs[lib])
+			if !ok {
+				continue
+			}
+			rr := "1.00×"
+			if lib != "ours" {
+				rr = "–"
+				if okOurs {
+					rr = ratio(s.p99, ours.p99)
+				}
+			}
+			p("| %s | %.0f/s | %s | %s | %s | %s | %s | %s | %s | %s µs | %d |\n", sizeName(size), o.rates[size], lib, num(s.msgsMed), us(s.p50), us(s.p99), rr, us(s.p999), us(s.pmax), num(s.cpuPerMsg), s.errors)
+		}
+	}
+	p("\n")
 }
