@@ -91,9 +91,10 @@ test('the typing indicator appears and clears', async () => {
 test('a page whose connection the server kills reconnects and recovers missed messages', async () => {
   const room = uniqueRoom('recover');
   const alice = await openChat(browser, CHAT_URL, 'alice4', room);
-  // A longer backoff base (first retry after 2-4 s) leaves time to
-  // send messages while bob is away.
-  const bob = await openChat(browser, CHAT_URL, 'bob4', room, { query: '?backoff=4000' });
+  // A longer backoff base (first retry after 6-12 s) leaves time to
+  // send three acknowledged messages while bob is away, even on a loaded
+  // CI machine (at 2-4 s a loaded run once reconnected first).
+  const bob = await openChat(browser, CHAT_URL, 'bob4', room, { query: '?backoff=12000' });
   await say(alice, 'before');
   await waitForMessage(bob, 'before');
 
@@ -107,7 +108,7 @@ test('a page whose connection the server kills reconnects and recovers missed me
   assert.equal(await bob.evaluate(() => window.chatState.status), 'offline',
     'bob reconnected before the messages were sent; the test would not show recovery');
 
-  await bob.waitForFunction(() => window.chatState.status === 'online', null, { timeout: 10000 });
+  await bob.waitForFunction(() => window.chatState.status === 'online', null, { timeout: 20000 });
   await waitForMessage(bob, 'missed 3');
   assert.deepEqual(await messageTexts(bob), ['before', 'missed 1', 'missed 2', 'missed 3']);
   const st = await bob.evaluate(() => ({ recovered: window.chatState.recovered, reconnects: window.chatState.reconnects }));
