@@ -85,9 +85,15 @@ func (c *Conn) releaseWire() {
 // not, gives the read buffer back: the application may not read again for
 // a while, and the next read takes a buffer when bytes arrive.
 func (c *Conn) messageEnded() {
-	more := c.fr.Buffered() > 0
-	c.moreInput.Store(more)
-	if !more && c.raw.rc != nil && c.rbuf != nil && c.fr.Detach() != nil {
+	c.moreInput.Store(c.fr.Buffered() > 0)
+	c.releaseReadBuf()
+}
+
+// releaseReadBuf gives the read buffer back to the pool when the reader
+// holds no unread bytes, on connections that can wait for input without
+// one (rawReader). The caller owns the read side.
+func (c *Conn) releaseReadBuf() {
+	if c.raw.rc != nil && c.rbuf != nil && c.fr.Detach() != nil {
 		putBuf(c.rpool, c.rbuf)
 		c.rbuf = nil
 	}

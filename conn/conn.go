@@ -298,11 +298,7 @@ func New(nc net.Conn, s Setup) *Conn {
 	_ = c.fw.Reset(&c.sink, (*c.wbuf)[:cap(*c.wbuf)])
 	c.releaseWriteBuf()
 	c.initRawRead(len(s.Buffered))
-	if c.raw.rc != nil && c.fr.Detach() != nil {
-		// Nothing buffered: the first read takes a buffer when bytes arrive.
-		putBuf(c.rpool, c.rbuf)
-		c.rbuf = nil
-	}
+	c.releaseReadBuf() // unless the handshake left bytes: the first read takes one when bytes arrive
 	c.msg.c = c
 	c.streamed.c = c
 	c.mw.c = c

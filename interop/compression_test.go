@@ -266,26 +266,7 @@ var gorillaServer = serverSpec{handler: func(fragmented bool) http.Handler {
 }}
 
 func coderServer(mode coder.CompressionMode) serverSpec {
-	return serverSpec{handler: func(fragmented bool) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, err := coder.Accept(w, r, &coder.AcceptOptions{CompressionMode: mode})
-			if err != nil {
-				return
-			}
-			defer c.CloseNow()
-			c.SetReadLimit(2 << 20)
-			ctx := r.Context()
-			for {
-				typ, p, err := c.Read(ctx)
-				if err != nil {
-					return
-				}
-				if err := coderWrite(ctx, c, typ, p, fragmented); err != nil {
-					return
-				}
-			}
-		})
-	}}
+	return serverSpec{handler: func(fragmented bool) http.Handler { return coderEchoMode(mode, fragmented) }}
 }
 
 // preparedRequest, sent as a binary message to our server, makes it send

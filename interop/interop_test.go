@@ -90,8 +90,13 @@ func gorillaEcho(fragmented bool) http.Handler {
 // coderEcho is a coder/websocket echo server; fragmented, it writes each
 // message in chunk-sized frames (coder sends one frame per Write).
 func coderEcho(fragmented bool) http.Handler {
+	return coderEchoMode(coder.CompressionDisabled, fragmented)
+}
+
+// coderEchoMode is coderEcho with compression negotiated per mode.
+func coderEchoMode(mode coder.CompressionMode, fragmented bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := coder.Accept(w, r, &coder.AcceptOptions{CompressionMode: coder.CompressionDisabled})
+		c, err := coder.Accept(w, r, &coder.AcceptOptions{CompressionMode: mode})
 		if err != nil {
 			return
 		}
