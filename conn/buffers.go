@@ -66,7 +66,7 @@ func (c *Conn) releaseWriteBuf() {
 
 // tryLockWire takes the wire if it is free, without waiting.
 func (c *Conn) tryLockWire() bool {
-	if !c.wireSem.tryLock() {
+	if !c.wlocks.tryLock(lockWire) {
 		return false
 	}
 	c.attachWriteBuf()
@@ -77,7 +77,7 @@ func (c *Conn) tryLockWire() bool {
 // empty; unlockWire also sends a pong queued meanwhile.
 func (c *Conn) releaseWire() {
 	c.releaseWriteBuf()
-	c.wireSem.unlock()
+	c.wlocks.unlock(lockWire)
 }
 
 // messageEnded runs when a message has been read to its end. It tells the
@@ -85,8 +85,18 @@ func (c *Conn) releaseWire() {
 // not, gives the read buffer back: the application may not read again for
 // a while, and the next read takes a buffer when bytes arrive.
 func (c *Conn) messageEnded() {
-	c.moreInput.Store(c.fr.Buffered() > 0)
+	c.setMoreInput(c.fr.Buffered() > 0)
 	c.releaseReadBuf()
+}
+
+// setMoreInput tells the writers whether the reader holds more input. Only
+// the reader stores moreInput, so it stores only when the value changes: in
+// a pipelined load it stays true from message to message, and an atomic
+// store per message would cost more than the rest of the bookkeeping.
+func (c *Conn) setMoreInput(more bool) {
+	if c.moreInput.Load() != more {
+		c.moreInput.Store(more)
+	}
 }
 
 // releaseReadBuf gives the read buffer back to the pool when the reader
@@ -113,7 +123,7 @@ func (c *Conn) nextHeader() (frame.Header, error) {
 // beforeNetRead runs before every read from the network: the reader is
 // about to wait, so writes deferred for batching go out now (flush.go).
 func (c *Conn) beforeNetRead() {
-	c.moreInput.Store(false)
+	c.setMoreInput(false)
 	if c.flushPending.Load() {
 		c.flushDeferred(false)
 	}

@@ -29,7 +29,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		return err
 	}
 	completed := false
-	if c.readMu.TryLock() {
+	if c.readLock.tryLock() {
 		if c.readErr == nil {
 			c.drainUntilClose()
 			c.endRead(ErrClosed)
@@ -38,7 +38,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 		if completed && c.role == Client {
 			c.awaitServerClose()
 		}
-		c.readMu.Unlock()
+		c.readLock.unlock()
 	} else {
 		t := time.NewTimer(c.opts.CloseTimeout)
 		select {
@@ -107,6 +107,7 @@ func (c *Conn) closeTCP(why error) {
 		c.closeMu.Lock()
 		c.closeErr = why
 		c.closeMu.Unlock()
+		c.isClosed.Store(true)
 		close(c.closed)
 		c.nc.Close()
 		if c.keepAlive != nil {
@@ -120,16 +121,16 @@ func (c *Conn) closeTCP(why error) {
 		}
 		// Release the extension's halves that no one is using. A reader or
 		// writer that is busy releases its half when it finishes.
-		if c.readMu.TryLock() {
+		if c.readLock.tryLock() {
 			c.endRead(ErrClosed)
-			c.readMu.Unlock()
+			c.readLock.unlock()
 		}
 		c.tryEndWrite()
 	})
 }
 
 // endRead makes err the sticky result of all later reads and gives up the
-// read side's use of the extension. The caller holds readMu.
+// read side's use of the extension. The caller holds the read lock.
 func (c *Conn) endRead(err error) {
 	if c.readErr == nil {
 		c.readErr = err
@@ -146,7 +147,7 @@ func (c *Conn) endRead(err error) {
 // lock, so no writer can use the extension afterwards; lockWriter returns
 // on the closed channel instead.
 func (c *Conn) tryEndWrite() {
-	if c.writeSem.tryLock() {
+	if c.wlocks.tryLock(lockMessage) {
 		c.extHalfDone()
 	}
 }

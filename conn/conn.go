@@ -61,7 +61,17 @@ const (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultReadLimit    = 32 << 20
+	DefaultReadLimit = 32 << 20
+	// DefaultPooledBufferSize is the default size of a buffer the Conn
+	// holds only while bytes flow and gives back to a pool when the
+	// connection goes quiet: the write buffer, and the read buffer of a
+	// *net.TCPConn or *net.UnixConn. Being large costs an idle connection
+	// nothing, and a busy one fewer system calls: a pipelining peer's
+	// messages are read, and the replies written, 16 KiB at a time.
+	DefaultPooledBufferSize = 16 << 10
+	// DefaultBufferSize is the default size of a read buffer held for the
+	// connection's life: on a TLS connection, net.Pipe, or any net.Conn
+	// the Conn cannot wait on without a buffer.
 	DefaultBufferSize   = 4096
 	DefaultCloseTimeout = 5 * time.Second
 )
@@ -77,12 +87,14 @@ type Options struct {
 	ReadLimit int64
 
 	// ReadBufferSize and WriteBufferSize size the fixed buffers between the
-	// Conn and the network (default 4 KiB each). Larger buffers mean fewer
-	// system calls for large messages. A quiet connection holds neither:
-	// they are taken from pools shared by all connections while bytes
-	// flow and given back when the connection waits (on a TLS connection,
-	// or any net.Conn other than *net.TCPConn and *net.UnixConn, the read
-	// buffer is held for the connection's life).
+	// Conn and the network. Larger buffers mean fewer system calls for
+	// large messages and for pipelined small ones. A quiet connection holds
+	// neither: they are taken from pools shared by all connections while
+	// bytes flow and given back when the connection waits, so by default
+	// they are large (DefaultPooledBufferSize, 16 KiB). On a TLS
+	// connection, or any net.Conn other than *net.TCPConn and
+	// *net.UnixConn, the read buffer is held for the connection's life
+	// instead, and its default is DefaultBufferSize (4 KiB).
 	ReadBufferSize  int
 	WriteBufferSize int
 
@@ -189,8 +201,8 @@ type Conn struct {
 	subprot string
 	ext     Extension
 
-	// Read side, owned by whoever holds readMu.
-	readMu   sync.Mutex
+	// Read side, owned by whoever holds the read lock.
+	readLock readLock
 	fr       frame.Reader
 	rules    receiveRules
 	msg      messageReader
@@ -208,14 +220,13 @@ type Conn struct {
 	raw       rawReader // waits for input without a buffer (buffers.go)
 
 	// Write side.
-	writeSem sema // held by the writer of a message
-	wireSem  sema // held while frames go onto the wire
+	wlocks   writeLocks // the message lock and the wire lock (locks.go)
 	fw       frame.Writer
-	wbuf     *[]byte // pooled backing of fw's buffer, under wireSem; nil while none is held
+	wbuf     *[]byte // pooled backing of fw's buffer, under the wire lock; nil while none is held
 	wpool    *sync.Pool
 	mw       messageWriter
 	keys     *maskKeys   // clients only
-	writeErr error       // sticky failure of the write side, under wireSem
+	writeErr error       // sticky failure of the write side, under the wire lock
 	compress atomic.Bool // encode messages with the extension
 	// extHalves counts the sides (read, write) done with the extension;
 	// the second one closes it. (Beside compress: no padding between.)
@@ -225,16 +236,19 @@ type Conn struct {
 	// Write batching (flush.go).
 	moreInput    atomic.Bool // the reader holds input beyond the message it returned
 	flushPending atomic.Bool // a message's flush was deferred
-	flushTimer   *time.Timer // under wireSem
+	flushTimer   *time.Timer // under the wire lock
 
 	pong atomic.Pointer[pongState] // allocated at the first ping received
 
 	// Close handshake.
 	closeMu   sync.Mutex
 	closeSent atomic.Bool // our close frame is on the wire (or failed); set under closeMu
-	// flushArmed says the flush timer is running; under wireSem. (Here,
-	// beside closeSent, where it costs no padding: see TestConnSize.)
+	// flushArmed says the flush timer is running; under the wire lock.
+	// isClosed is set before closed is closed: a writer checks it after
+	// every message, and an atomic load costs less than a select. (Both
+	// here, beside closeSent, where they cost no padding: see TestConnSize.)
 	flushArmed bool
+	isClosed   atomic.Bool
 	peerClose  *CloseError   // the peer's close frame, once received
 	gotClose   chan struct{} // closed when the peer's close frame arrives; made by peerClosed
 	closed     chan struct{} // closed when the TCP connection is closed
@@ -270,9 +284,12 @@ func New(nc net.Conn, s Setup) *Conn {
 	}
 	if o.ReadBufferSize < frame.MaxHeaderSize {
 		o.ReadBufferSize = DefaultBufferSize
+		if readsWithoutBuffer(nc) {
+			o.ReadBufferSize = DefaultPooledBufferSize
+		}
 	}
 	if o.WriteBufferSize < frame.MaxHeaderSize {
-		o.WriteBufferSize = DefaultBufferSize
+		o.WriteBufferSize = DefaultPooledBufferSize
 	}
 	if o.CloseTimeout <= 0 {
 		o.CloseTimeout = DefaultCloseTimeout
@@ -356,7 +373,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 // moving a deadline into the past. The returned function undoes it and
 // reports whether ctx interrupted the I/O. A context that can never be done
 // costs nothing; one that can costs the allocations of context.AfterFunc.
-// Reads and writes each have one watch at a time: reads run under readMu
+// Reads and writes each have one watch at a time: reads run under the read lock
 // and watched writes under the write lock.
 func (c *Conn) watch(ctx context.Context, read bool) func() bool {
 	if ctx.Done() == nil {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -248,31 +250,86 @@ func TestProtocolViolations(t *testing.T) {
 			return cat(p.frame(false, frame.OpBinary, make([]byte, 60)), p.frame(true, frame.OpContinuation, make([]byte, 60)))
 		}, ErrMessageTooBig, 1009, 100},
 	}
+	// Each row runs twice: the bytes arrive while ReadMessage waits, or
+	// they are already buffered behind a message that ReadMessage returns
+	// first, which takes the path for frames buffered whole.
 	for _, tt := range rows {
-		t.Run(tt.name, func(t *testing.T) {
-			c, p := newRawPeer(t, Client, &Options{ReadLimit: tt.limit, CloseTimeout: time.Second})
-			errc := make(chan error, 1)
-			go func() {
-				_, _, err := c.ReadMessage(context.Background(), nil)
-				errc <- err
-			}()
-			go func() { p.nc.Write(tt.wire(p)) }()
-			if code := p.expectClose(); code != tt.code {
-				t.Errorf("close code %v, want %v", code, tt.code)
+		for _, mode := range []string{"arriving", "buffered"} {
+			t.Run(tt.name+"/"+mode, func(t *testing.T) {
+				testProtocolViolation(t, tt.wire, tt.err, tt.code, tt.limit, mode == "buffered")
+			})
+		}
+	}
+}
+
+// testProtocolViolation has a raw client send wire to a server Conn and
+// checks the error ReadMessage returns and the close code the Conn sends.
+// With buffered set, a valid message precedes wire in the same write and
+// is read first.
+func testProtocolViolation(t *testing.T, wire func(p *rawPeer) []byte, wantErr error, wantCode StatusCode, limit int64, buffered bool) {
+	c, p := newRawPeer(t, Client, &Options{ReadLimit: limit, CloseTimeout: time.Second})
+	errc := make(chan error, 1)
+	var first []byte
+	if buffered {
+		first = p.frame(true, frame.OpBinary, []byte("ok"))
+	}
+	go func() {
+		if buffered {
+			if _, msg, err := c.ReadMessage(context.Background(), nil); err != nil || string(msg) != "ok" {
+				errc <- fmt.Errorf("first message %q, %w", msg, err)
+				return
 			}
-			// Best effort: after a header it cannot parse, the Conn may not
-			// wait for our close.
-			p.nc.SetWriteDeadline(time.Now().Add(time.Second))
-			p.nc.Write(p.frame(true, frame.OpClose, frame.AppendClosePayload(nil, tt.code, "")))
-			err := <-errc
-			if !errors.Is(err, tt.err) {
-				t.Fatalf("err = %v, want %v", err, tt.err)
-			}
-			var pe *frame.ProtocolError
-			if !errors.As(err, &pe) || pe.Code != tt.code {
-				t.Fatalf("error %v does not carry close code %v", err, tt.code)
-			}
-		})
+		}
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		errc <- err
+	}()
+	go func() { p.nc.Write(append(first, wire(p)...)) }()
+	if code := p.expectClose(); code != wantCode {
+		t.Errorf("close code %v, want %v", code, wantCode)
+	}
+	// Best effort: after a header it cannot parse, the Conn may not
+	// wait for our close.
+	p.nc.SetWriteDeadline(time.Now().Add(time.Second))
+	p.nc.Write(p.frame(true, frame.OpClose, frame.AppendClosePayload(nil, wantCode, "")))
+	err := <-errc
+	if !errors.Is(err, wantErr) {
+		t.Fatalf("err = %v, want %v", err, wantErr)
+	}
+	var pe *frame.ProtocolError
+	if !errors.As(err, &pe) || pe.Code != wantCode {
+		t.Fatalf("error %v does not carry close code %v", err, wantCode)
+	}
+}
+
+// Control frames buffered whole ahead of a message are handled on the
+// way to it: a ping is answered, a pong is observed.
+func TestBufferedControlFramesBeforeMessage(t *testing.T) {
+	var pongs atomic.Int32
+	c, p := newRawPeer(t, Client, &Options{OnPong: func([]byte) { pongs.Add(1) }})
+	wire := bytes.Join([][]byte{
+		p.frame(true, frame.OpBinary, []byte("first")),
+		p.frame(true, frame.OpPing, []byte("p1")),
+		p.frame(true, frame.OpPong, []byte("unsolicited")),
+		p.frame(true, frame.OpText, []byte("second")),
+	}, nil)
+	go p.nc.Write(wire)
+	pong := make(chan string, 1)
+	go func() {
+		// The pong is written while the Conn reads: read it meanwhile
+		// (net.Pipe has no buffer).
+		h, b := p.next()
+		pong <- fmt.Sprintf("%v %s", h.Opcode, b)
+	}()
+	for _, want := range []string{"first", "second"} {
+		if _, msg, err := c.ReadMessage(context.Background(), nil); err != nil || string(msg) != want {
+			t.Fatalf("read %q, %v; want %q", msg, err, want)
+		}
+	}
+	if got, want := <-pong, fmt.Sprintf("%v p1", frame.OpPong); got != want {
+		t.Fatalf("peer got %q, want %q", got, want)
+	}
+	if n := pongs.Load(); n != 1 {
+		t.Fatalf("OnPong called %d times, want 1", n)
 	}
 }
 

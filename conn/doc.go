@@ -32,9 +32,12 @@
 // # Memory
 //
 // A Conn reads and writes through one read and one write buffer
-// (Options.ReadBufferSize, WriteBufferSize; 4 KiB each by default) taken
+// (Options.ReadBufferSize, WriteBufferSize; 16 KiB each by default) taken
 // from pools while bytes flow and given back when the connection is quiet,
-// so an idle Conn holds neither (buffers.go says exactly when). The Conn
+// so an idle Conn holds neither (buffers.go says exactly when) and the
+// buffers can be large enough to read and answer a pipelining peer's
+// messages 16 KiB at a time. On a TLS connection the read buffer is held
+// for the connection's life, and is 4 KiB by default. The Conn
 // struct is 1 KiB; a connection's goroutine waiting in ReadMessage parks
 // near the top of its stack, so the runtime can shrink it to 2 KiB.
 // A message larger than the buffers is not copied into them: the read limit

@@ -58,9 +58,15 @@ func (s *netSink) WriteVectors(a, b []byte) error {
 // endMessage flushes at the end of a message, or defers the flush while
 // the reader holds more input. The caller holds the wire.
 func (c *Conn) endMessage() error {
+	// flushPending changes only under the wire, so it is stored only when
+	// it changes: an atomic store costs as much as the rest of a small
+	// message's bookkeeping.
 	if c.moreInput.Load() {
-		if !c.flushPending.Swap(true) && !c.flushArmed {
-			c.armFlushTimer()
+		if !c.flushPending.Load() {
+			c.flushPending.Store(true)
+			if !c.flushArmed {
+				c.armFlushTimer()
+			}
 		}
 		// The reader sets moreInput false before it checks flushPending;
 		// if it did so meanwhile, it may have missed our flag: flush here.
@@ -68,7 +74,9 @@ func (c *Conn) endMessage() error {
 			return nil
 		}
 	}
-	c.flushPending.Store(false)
+	if c.flushPending.Load() {
+		c.flushPending.Store(false)
+	}
 	c.disarmFlushTimer()
 	return c.fw.Flush()
 }

@@ -23,22 +23,27 @@ type rawReader struct {
 	err error
 }
 
-// initRawRead enables rawReader on the connection types whose Read is the
-// socket's read: a wrapper that implements syscall.Conn may transform its
-// bytes (TLS, metering), so only these two are trusted.
+// readsWithoutBuffer reports whether the Conn waits for input on nc with
+// rawReader, holding no read buffer meanwhile: on the connection types
+// whose Read is the socket's read. A wrapper that implements syscall.Conn
+// may transform its bytes (TLS, metering), so only these two are trusted.
+func readsWithoutBuffer(nc net.Conn) bool {
+	switch nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
+}
+
+// initRawRead enables rawReader where readsWithoutBuffer allows it.
 func (c *Conn) initRawRead(buffered int) {
 	if buffered > c.opts.ReadBufferSize {
 		// The reader reads the rest of the handshake's leftovers from a
 		// stream of its own before the socket; keep to that path.
 		return
 	}
-	var sc syscall.Conn
-	switch nc := c.nc.(type) {
-	case *net.TCPConn:
-		sc = nc
-	case *net.UnixConn:
-		sc = nc
-	default:
+	sc, ok := c.nc.(syscall.Conn)
+	if !ok || !readsWithoutBuffer(c.nc) {
 		return
 	}
 	rc, err := sc.SyscallConn()

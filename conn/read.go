@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/rfc6455/ws/frame"
 )
@@ -38,16 +40,15 @@ type rawPayload struct{ m *messageReader }
 // bounded by the read deadline. A message left partly read is discarded by
 // the next call.
 func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
-	if !c.readMu.TryLock() {
+	if !c.readLock.tryLock() {
 		return 0, nil, ErrConcurrentRead
 	}
-	defer c.readMu.Unlock()
-	interrupted := c.watch(ctx, true)
-	var typ MessageType
-	err := c.awaitMessage()
-	if err == nil {
-		typ, _, err = c.nextMessage()
+	defer c.readLock.unlock()
+	if err := c.awaitMessage(ctx); err != nil {
+		return 0, nil, err
 	}
+	interrupted := c.watch(ctx, true)
+	typ, _, err := c.nextMessage()
 	if interrupted() && err != nil {
 		return 0, nil, ctx.Err()
 	}
@@ -63,10 +64,10 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 type streamedMessage struct{ c *Conn }
 
 func (s *streamedMessage) Read(p []byte) (int, error) {
-	if !s.c.readMu.TryLock() {
+	if !s.c.readLock.tryLock() {
 		return 0, ErrConcurrentRead
 	}
-	defer s.c.readMu.Unlock()
+	defer s.c.readLock.unlock()
 	return s.c.msg.Read(p)
 }
 
@@ -80,49 +81,111 @@ func (s *streamedMessage) Read(p []byte) (int, error) {
 // message. Text messages are validated as UTF-8 as they arrive (RFC 6455
 // §8.1).
 func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte, error) {
-	if !c.readMu.TryLock() {
+	if !c.readLock.tryLock() {
 		return 0, dst, ErrConcurrentRead
 	}
-	defer c.readMu.Unlock()
-	interrupted := c.watch(ctx, true)
-	err := c.awaitMessage()
-	if err == nil {
-		return c.readMessage(ctx, dst, interrupted)
+	defer c.readLock.unlock()
+	if err := c.awaitMessage(ctx); err != nil {
+		return 0, dst, err
 	}
-	if interrupted() {
-		return 0, dst, ctx.Err()
-	}
-	return 0, dst, err
-}
-
-// awaitMessage waits for the next message's first bytes when none are
-// buffered. It runs before the rest of ReadMessage, near the top of the
-// stack: a goroutine parked with less than a quarter of its stack in use
-// has the stack halved by the garbage collector, so an idle connection's
-// goroutine can get by with the minimum (2 KiB). Errors are those of
-// nextMessage.
-func (c *Conn) awaitMessage() error {
-	if c.readErr != nil {
-		return c.readErr
-	}
-	if c.msg.open || c.ctrl.active || c.fr.Buffered() > 0 {
-		return nil
-	}
-	if err := c.awaitInput(); err != nil {
-		return c.readFailed(err)
-	}
-	return nil
+	return c.readMessage(ctx, dst)
 }
 
 // readMessage is ReadMessage once input is there.
-func (c *Conn) readMessage(ctx context.Context, dst []byte, interrupted func() bool) (MessageType, []byte, error) {
-	typ, _, err := c.nextMessage()
+func (c *Conn) readMessage(ctx context.Context, dst []byte) (MessageType, []byte, error) {
+	h, buffered, err := c.bufferedFirstFrame()
 	if err != nil {
-		if interrupted() {
-			return 0, dst, ctx.Err()
-		}
 		return 0, dst, err
 	}
+	if n := int(h.Length); buffered && h.Fin && h.RSV == 0 {
+		// The common case: a message of one frame, untransformed and
+		// buffered whole. It is copied out without watching ctx or the
+		// messageReader, which streams messages of any shape.
+		typ := MessageType(h.Opcode)
+		dst = slices.Grow(dst, n)
+		p := dst[len(dst) : len(dst)+n]
+		if _, err := c.fr.Read(p); err != nil && err != io.EOF {
+			return 0, dst, c.readFailed(err) // unreachable: the payload is buffered
+		}
+		c.messageEnded()
+		if typ == Text && !utf8.Valid(p) {
+			return 0, dst, c.fail(frame.ErrInvalidUTF8, nil)
+		}
+		return typ, dst[:len(dst)+n], nil
+	}
+	interrupted := c.watch(ctx, true)
+	if !buffered {
+		if h, err = c.nextFirstFrame(); err != nil {
+			if interrupted() {
+				return 0, dst, ctx.Err()
+			}
+			return 0, dst, err
+		}
+	}
+	return c.readFrames(ctx, dst, h, interrupted)
+}
+
+// bufferedFirstFrame returns the header of the next data message's first
+// frame if that frame is buffered whole, handling any control frames,
+// also buffered whole, before it. It reads nothing from the network: when
+// the next frame is not all there, or a message is open, it returns false
+// and the caller waits for input as usual.
+func (c *Conn) bufferedFirstFrame() (frame.Header, bool, error) {
+	if c.readErr != nil || c.msg.open || c.ctrl.active {
+		return frame.Header{}, false, nil
+	}
+	for {
+		h, ok, err := c.fr.NextBufferedHeader()
+		if err != nil {
+			return h, false, c.fail(err, nil)
+		}
+		if !ok {
+			return h, false, nil
+		}
+		kind, err := c.rules.check(h)
+		if err != nil {
+			return h, false, c.fail(err, nil)
+		}
+		if kind != kindControl {
+			return h, true, nil // the rules admit only a first frame here
+		}
+		c.ctrl.active, c.ctrl.h, c.ctrl.n = true, h, 0
+		if err := c.handleControl(); err != nil {
+			return h, false, err
+		}
+	}
+}
+
+// awaitMessage waits for the next message's first bytes when none are
+// buffered, on connections that wait without a read buffer (rawReader).
+// It runs before the rest of ReadMessage, near the top of the stack: a
+// goroutine parked with less than a quarter of its stack in use has the
+// stack halved by the garbage collector, so an idle connection's goroutine
+// can get by with the minimum (2 KiB). A done ctx ends the wait with
+// ctx.Err() and leaves the Conn usable.
+func (c *Conn) awaitMessage(ctx context.Context) error {
+	if c.readErr != nil {
+		return c.readErr
+	}
+	if c.msg.open || c.ctrl.active || c.fr.Buffered() > 0 || c.raw.rc == nil {
+		return nil
+	}
+	interrupted := c.watch(ctx, true)
+	err := c.awaitInput()
+	if err != nil {
+		err = c.readFailed(err)
+	}
+	if interrupted() && err != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// readFrames is readMessage for a message that is not one frame buffered
+// whole: it reads the message whose first frame's header is h through the
+// messageReader. The caller watches ctx.
+func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, interrupted func() bool) (MessageType, []byte, error) {
+	typ := c.msg.begin(h)
 	m := &c.msg
 	if h := min(c.rules.size, maxPrealloc); c.rules.counts && m.lastSeen && int64(cap(dst)-len(dst)) < h {
 		// A single-frame message of known size: grow once, up to
@@ -168,21 +231,34 @@ func growBytes(b []byte, n int) []byte {
 }
 
 // nextMessage discards the rest of any open message and reads frames until
-// a data message starts. The caller holds readMu and watches its context.
+// a data message starts, which it opens for reading. The caller holds the
+// read lock and watches its context.
 func (c *Conn) nextMessage() (MessageType, io.Reader, error) {
-	if c.readErr != nil {
-		return 0, nil, c.readErr
-	}
-	m := &c.msg
-	if m.open {
-		if _, err := io.Copy(io.Discard, m); err != nil {
-			return 0, nil, err
-		}
-	}
-	h, err := c.nextDataFrame(kindFirst)
+	h, err := c.nextFirstFrame()
 	if err != nil {
 		return 0, nil, err
 	}
+	return c.msg.begin(h), &c.msg, nil
+}
+
+// nextFirstFrame discards the rest of any open message and reads frames
+// until a data message starts, and returns its first frame's header.
+func (c *Conn) nextFirstFrame() (frame.Header, error) {
+	if c.readErr != nil {
+		return frame.Header{}, c.readErr
+	}
+	if c.msg.open {
+		if _, err := io.Copy(io.Discard, &c.msg); err != nil {
+			return frame.Header{}, err
+		}
+	}
+	return c.nextDataFrame(kindFirst)
+}
+
+// begin opens the message whose first frame has header h for reading and
+// returns its type.
+func (m *messageReader) begin(h frame.Header) MessageType {
+	c := m.c
 	*m = messageReader{c: c, typ: MessageType(h.Opcode), open: true, lastSeen: h.Fin, limit: c.opts.ReadLimit}
 	m.raw.m = m
 	m.text = m.typ == Text
@@ -190,7 +266,7 @@ func (c *Conn) nextMessage() (MessageType, io.Reader, error) {
 	if h.RSV != 0 {
 		m.decoded = c.ext.DecodeMessage(&m.raw, c.opts.ReadLimit)
 	}
-	return m.typ, m, nil
+	return m.typ
 }
 
 // nextDataFrame reads headers, handling control frames, until a data frame
@@ -380,7 +456,7 @@ func (c *Conn) readFailed(err error) error {
 // fail fails the connection (RFC 6455 §7.1.7): it sends a close frame with
 // the code pe earns, waits a bounded time for the peer's close, closes TCP
 // and makes the read side return pe from now on. cause, if any, is the
-// underlying error. The caller holds readMu.
+// underlying error. The caller holds the read lock.
 func (c *Conn) fail(err error, cause error) error {
 	var pe *frame.ProtocolError
 	if !errors.As(err, &pe) {
@@ -404,7 +480,7 @@ func (c *Conn) fail(err error, cause error) error {
 
 // drainUntilClose reads and discards frames until the peer's close frame or
 // the end of the stream, for at most CloseTimeout, and records the peer's
-// close. The caller holds readMu and has sent its own close frame.
+// close. The caller holds the read lock and has sent its own close frame.
 func (c *Conn) drainUntilClose() {
 	if c.hasPeerClose() {
 		return

@@ -12,7 +12,7 @@ import (
 
 // lockWriter takes the message write lock, giving up when ctx is done.
 func (c *Conn) lockWriter(ctx context.Context) error {
-	if c.writeSem.tryLock() || c.writeSem.lock(ctx.Done(), c.closed, nil) {
+	if c.wlocks.tryLock(lockMessage) || c.wlocks.lock(lockMessage, ctx.Done(), c.closed, nil) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -22,11 +22,26 @@ func (c *Conn) lockWriter(ctx context.Context) error {
 }
 
 func (c *Conn) unlockWriter() {
-	c.writeSem.unlock()
-	select {
-	case <-c.closed:
+	c.wlocks.unlock(lockMessage)
+	c.afterWriter()
+}
+
+// unlockWriterAndWire releases both locks, taken together by WriteMessage,
+// with what unlockWire and unlockWriter do after.
+func (c *Conn) unlockWriterAndWire() {
+	c.releaseWriteBuf()
+	c.wlocks.unlock(lockMessage | lockWire)
+	if ps, ok := c.pongPending(); ok {
+		c.flushPong(ps)
+	}
+	c.afterWriter()
+}
+
+// afterWriter gives up the write side's use of the extension if the
+// connection closed while a writer held the message lock.
+func (c *Conn) afterWriter() {
+	if c.isClosed.Load() {
 		c.tryEndWrite()
-	default:
 	}
 }
 
@@ -42,7 +57,7 @@ func (c *Conn) lockWire(timeout time.Duration) bool {
 		defer t.Stop()
 		expired = t.C
 	}
-	if !c.wireSem.lock(nil, c.closed, expired) {
+	if !c.wlocks.lock(lockWire, nil, c.closed, expired) {
 		return false
 	}
 	c.attachWriteBuf()
@@ -88,6 +103,11 @@ func (c *Conn) writeFrame(h frame.Header, payload []byte, flush bool) error {
 		return c.endErr()
 	}
 	defer c.unlockWire()
+	return c.writeFrameLocked(h, payload, flush)
+}
+
+// writeFrameLocked is writeFrame for a caller that holds the wire.
+func (c *Conn) writeFrameLocked(h frame.Header, payload []byte, flush bool) error {
 	if c.writeErr != nil {
 		return c.writeErr
 	}
@@ -129,6 +149,16 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 	if typ != Text && typ != Binary {
 		return ErrInvalidType
 	}
+	if c.oneFrame(len(p)) && c.wlocks.tryLock(lockMessage|lockWire) {
+		// The common case: a message sent as one frame, by a writer that
+		// finds both locks free and takes them at once.
+		c.attachWriteBuf()
+		interrupted := c.watch(ctx, false)
+		err := c.writeFrameLocked(frame.Header{Fin: true, Opcode: frame.Opcode(typ)}, p, true)
+		interrupted()
+		c.unlockWriterAndWire()
+		return err
+	}
 	if err := c.lockWriter(ctx); err != nil {
 		return err
 	}
@@ -142,6 +172,12 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		}
 	}
 	return c.writeFrames(ctx, frame.Opcode(typ), 0, p, true, true)
+}
+
+// oneFrame reports whether WriteMessage sends a message of n bytes as one
+// frame, as it is: not encoded by an extension, not fragmented.
+func (c *Conn) oneFrame(n int) bool {
+	return (c.ext == nil || !c.compress.Load()) && (c.opts.MaxFrameSize <= 0 || n <= c.opts.MaxFrameSize)
 }
 
 // SetWriteCompression turns the negotiated extension's encoding of

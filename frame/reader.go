@@ -138,6 +138,27 @@ func (r *Reader) NextHeader() (Header, error) {
 	}
 }
 
+// NextBufferedHeader is NextHeader for a frame that is already buffered
+// whole, header and payload; it never reads from the source. When the
+// current frame's payload has not all been read, or the next frame is not
+// all buffered, it returns ok false and changes nothing. A malformed
+// header is reported as NextHeader reports it.
+func (r *Reader) NextBufferedHeader() (h Header, ok bool, err error) {
+	if r.remaining != 0 {
+		return Header{}, false, nil
+	}
+	h, n, err := ParseHeader(r.buf[r.r:r.w])
+	if err != nil || n == 0 || h.Length > int64(r.w-r.r-n) {
+		return Header{}, false, err
+	}
+	r.r += n
+	r.remaining = h.Length
+	r.masked = h.Masked
+	r.key = h.Key
+	r.pos = 0
+	return h, true, nil
+}
+
 // fill reads more bytes from the source, moving unconsumed bytes to the
 // front of the buffer first.
 func (r *Reader) fill() error {

@@ -246,3 +246,68 @@ func TestWriterVectors(t *testing.T) {
 		t.Fatal("output differs from reference encoding")
 	}
 }
+
+// NextBufferedHeader returns a frame only when its header and payload are
+// all buffered, reads nothing from the source, and leaves the Reader
+// untouched otherwise.
+func TestReaderNextBufferedHeader(t *testing.T) {
+	whole := encodeFrames([]testFrame{{Header{Fin: true, Opcode: OpText, Masked: true, Key: [4]byte{1, 2, 3, 4}}, []byte("hello")}})
+	for _, tt := range []struct {
+		name    string
+		pending []byte
+		ok      bool
+		err     error
+	}{
+		{"empty", nil, false, nil},
+		{"one header byte", whole[:1], false, nil},
+		{"header without payload", whole[:6], false, nil},
+		{"payload cut short", whole[:len(whole)-1], false, nil},
+		{"whole frame", whole, true, nil},
+		{"whole frame and more", append(bytes.Clone(whole), 0x81), true, nil},
+		{"reserved opcode", []byte{0x83, 0x00}, false, ErrReservedOpcode},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &countingReader{}
+			var r Reader
+			r.Reset(src, make([]byte, 64), tt.pending)
+			h, ok, err := r.NextBufferedHeader()
+			if ok != tt.ok || !errors.Is(err, tt.err) {
+				t.Fatalf("ok %v, err %v; want %v, %v", ok, err, tt.ok, tt.err)
+			}
+			if src.reads != 0 {
+				t.Fatalf("%d reads from the source, want none", src.reads)
+			}
+			if !ok {
+				if r.Buffered() != len(tt.pending) {
+					t.Fatalf("%d bytes buffered after a refusal, want all %d", r.Buffered(), len(tt.pending))
+				}
+				return
+			}
+			if h.Opcode != OpText || h.Length != 5 || r.Remaining() != 5 {
+				t.Fatalf("header %+v, remaining %d", h, r.Remaining())
+			}
+			p := make([]byte, 5)
+			if n, err := r.Read(p); n != 5 || err != nil || string(p) != "hello" {
+				t.Fatalf("payload %q, %d, %v", p, n, err)
+			}
+			// The next frame is incomplete: refused, and a frame whose
+			// payload is unread refuses too.
+			if _, ok, _ := r.NextBufferedHeader(); ok {
+				t.Fatal("second call returned a frame that is not buffered")
+			}
+		})
+	}
+	var r Reader
+	r.Reset(bytes.NewReader(nil), make([]byte, 64), append(bytes.Clone(whole), whole...))
+	if _, ok, _ := r.NextBufferedHeader(); !ok {
+		t.Fatal("first frame refused")
+	}
+	if _, ok, _ := r.NextBufferedHeader(); ok {
+		t.Fatal("second frame returned before the first one's payload was read")
+	}
+}
+
+// countingReader counts reads and has nothing to give.
+type countingReader struct{ reads int }
+
+func (c *countingReader) Read([]byte) (int, error) { c.reads++; return 0, io.EOF }
