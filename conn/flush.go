@@ -82,8 +82,9 @@ func (c *Conn) endMessage() error {
 }
 
 // flushDeferred sends a deferred flush. From the reader it does not wait
-// for the wire: a writer holding it will flush when its message ends, since
-// the reader has cleared moreInput. From the timer it waits.
+// for the wire: a writer holding it flushes when its message ends or, if
+// it deferred before the reader cleared moreInput, when it lets go of the
+// wire (afterWire). From the timer it waits.
 func (c *Conn) flushDeferred(wait bool) {
 	if wait {
 		if !c.lockWire(0) {

@@ -3,6 +3,7 @@ package conn
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -113,6 +114,50 @@ func TestDeferredFlushTimer(t *testing.T) {
 		}
 		if d := time.Since(start); d != maxFlushDelay {
 			t.Fatalf("reply flushed after %v, want the timer's %v", d, maxFlushDelay)
+		}
+	})
+}
+
+// A flush the reader finds deferred while a writer still holds the wire is
+// sent when the writer lets go, not left to the timer: here the writer
+// defers (the reader holds more input), the reader stops reading from its
+// buffer and fails to take the wire, and the writer then releases it.
+func TestDeferredFlushAfterWireRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		srv := New(a, Setup{Role: Server})
+		defer srv.CloseNow()
+		defer b.Close()
+		srv.moreInput.Store(true) // as after reading one of two buffered messages
+		if !srv.wlocks.tryLock(lockMessage | lockWire) {
+			t.Fatal("locks not free")
+		}
+		srv.attachWriteBuf()
+		if err := srv.writeFrameLocked(frame.Header{Fin: true, Opcode: frame.OpText}, []byte("reply"), true); err != nil {
+			t.Fatal(err)
+		}
+		if !srv.flushPending.Load() {
+			t.Fatal("the reply was not deferred")
+		}
+		srv.beforeNetRead() // the reader: moreInput false, the wire is busy
+		if !srv.flushPending.Load() {
+			t.Fatal("the reader flushed while the writer held the wire")
+		}
+		start := time.Now()
+		got := make(chan string, 1)
+		go func() {
+			r, _ := frame.NewReader(b, make([]byte, 64))
+			h, err := r.NextHeader()
+			p := make([]byte, h.Length)
+			r.Read(p)
+			got <- fmt.Sprintf("%v %s %v", h.Opcode, p, err)
+		}()
+		srv.unlockWriterAndWire()
+		if s, want := <-got, fmt.Sprintf("%v reply <nil>", frame.OpText); s != want {
+			t.Fatalf("peer read %q, want %q", s, want)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("reply flushed after %v of fake time, want at once (not by the %v timer)", d, maxFlushDelay)
 		}
 	})
 }

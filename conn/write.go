@@ -31,9 +31,7 @@ func (c *Conn) unlockWriter() {
 func (c *Conn) unlockWriterAndWire() {
 	c.releaseWriteBuf()
 	c.wlocks.unlock(lockMessage | lockWire)
-	if ps, ok := c.pongPending(); ok {
-		c.flushPong(ps)
-	}
+	c.afterWire()
 	c.afterWriter()
 }
 
@@ -64,12 +62,23 @@ func (c *Conn) lockWire(timeout time.Duration) bool {
 	return true
 }
 
-// unlockWire releases the wire and sends a pong the reader queued while the
-// wire was busy.
+// unlockWire releases the wire and does what afterWire does.
 func (c *Conn) unlockWire() {
 	c.releaseWire()
+	c.afterWire()
+}
+
+// afterWire runs after the wire is released: it sends a pong the reader
+// queued meanwhile, and a deferred flush the reader tried to send while
+// the wire was held. The reader clears moreInput before it tries the wire
+// and we look at moreInput after releasing it, so if its attempt failed we
+// see that it is no longer reading from its buffer, and flush.
+func (c *Conn) afterWire() {
 	if ps, ok := c.pongPending(); ok {
 		c.flushPong(ps)
+	}
+	if c.flushPending.Load() && !c.moreInput.Load() {
+		c.flushDeferred(false)
 	}
 }
 
