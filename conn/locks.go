@@ -32,20 +32,22 @@ const (
 	lockWire    uint64 = 1 << 1
 )
 
-// waiterShift places each lock's waiter count: 16 bits per lock above the
-// lock bits (far more waiters than a Conn can have: each is a goroutine
-// inside a call on the Conn).
-const waiterShift = 16
+// Each lock's waiter count has 31 bits above the two lock bits: a count
+// cannot overflow into its neighbour, since each waiter is a goroutine.
+const (
+	waiterBits  = 31
+	waiterShift = 2 // the message lock's count; the wire lock's follows it
+)
 
 // lockIndex returns the position of the single lock l: 0 or 1.
 func lockIndex(l uint64) int { return int(l >> 1) }
 
 // waiterUnit is one waiter for the single lock l, counted in the state.
-func waiterUnit(l uint64) uint64 { return 1 << (waiterShift * (1 + lockIndex(l))) }
+func waiterUnit(l uint64) uint64 { return 1 << (waiterShift + waiterBits*lockIndex(l)) }
 
 // waiterCount returns the number of waiters for the single lock l in state.
 func waiterCount(state, l uint64) uint64 {
-	return state >> (waiterShift * (1 + lockIndex(l))) & (1<<waiterShift - 1)
+	return state >> (waiterShift + waiterBits*lockIndex(l)) & (1<<waiterBits - 1)
 }
 
 // tryLock takes every lock in set if all are free, without waiting.
@@ -102,7 +104,7 @@ func (w *writeLocks) lock(l uint64, done, closed <-chan struct{}, expired <-chan
 // waiter of each.
 func (w *writeLocks) unlock(set uint64) {
 	s := w.state.Add(-set)
-	if s < 1<<waiterShift {
+	if s>>waiterShift == 0 {
 		return // no waiters: the common case
 	}
 	for _, l := range [...]uint64{lockMessage, lockWire} {

@@ -169,3 +169,31 @@ func TestReadLock(t *testing.T) {
 		t.Fatal("free lock refused after unlock")
 	}
 }
+
+// The two waiter counts are independent and wide: counts far above any
+// real number of waiters on one lock leave the other lock's count and the
+// lock bits alone, and unlock wakes only waiters of what it releases.
+func TestWriteLocksWaiterCounts(t *testing.T) {
+	var w writeLocks
+	msgWaiters := uint64(1<<20) * waiterUnit(lockMessage)
+	wireWaiters := 3 * waiterUnit(lockWire)
+	w.state.Add(msgWaiters)
+	w.state.Add(wireWaiters)
+	wireWake, msgWake := w.wakeChan(lockWire), w.wakeChan(lockMessage) // as the waiters made them
+	if !w.tryLock(lockWire) {
+		t.Fatal("wire lock refused with only waiters counted")
+	}
+	if got := w.waiters(lockMessage); got != 1<<20 {
+		t.Fatalf("message waiters %d, want %d", got, 1<<20)
+	}
+	if got := w.waiters(lockWire); got != 3 {
+		t.Fatalf("wire waiters %d, want 3", got)
+	}
+	w.unlock(lockWire)
+	if s := w.state.Load(); s != msgWaiters+wireWaiters {
+		t.Fatalf("state %#x after unlock, want only the counts %#x", s, msgWaiters+wireWaiters)
+	}
+	if len(wireWake) != 1 || len(msgWake) != 0 {
+		t.Fatalf("wake tokens: wire %d, message %d; want 1 and 0", len(wireWake), len(msgWake))
+	}
+}
