@@ -48,14 +48,14 @@ func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 		return 0, nil, err
 	}
 	interrupted := c.watch(ctx, true)
-	typ, _, err := c.nextMessage()
+	h, err := c.nextFirstFrame()
 	if interrupted() && err != nil {
 		return 0, nil, ctx.Err()
 	}
 	if err != nil {
 		return 0, nil, err
 	}
-	return typ, &c.streamed, nil
+	return c.msg.begin(h), &c.streamed, nil
 }
 
 // streamedMessage is the reader NextReader returns. Its reads take the
@@ -142,18 +142,29 @@ func (c *Conn) bufferedFirstFrame() (frame.Header, bool, error) {
 		if !ok {
 			return h, false, nil
 		}
-		kind, err := c.rules.check(h)
+		kind, err := c.admit(h)
 		if err != nil {
-			return h, false, c.fail(err, nil)
+			return h, false, err
 		}
 		if kind != kindControl {
 			return h, true, nil // the rules admit only a first frame here
 		}
-		c.ctrl.active, c.ctrl.h, c.ctrl.n = true, h, 0
-		if err := c.handleControl(); err != nil {
-			return h, false, err
-		}
 	}
+}
+
+// admit applies the receive rules to header h, failing the connection if
+// they refuse it, and handles the control frame h starts, if it does. It
+// returns h's kind.
+func (c *Conn) admit(h frame.Header) (frameKind, error) {
+	kind, err := c.rules.check(h)
+	if err != nil {
+		return kind, c.fail(err, nil)
+	}
+	if kind == kindControl {
+		c.ctrl.active, c.ctrl.h, c.ctrl.n = true, h, 0
+		return kind, c.handleControl()
+	}
+	return kind, nil
 }
 
 // awaitMessage waits for the next message's first bytes when none are
@@ -191,7 +202,7 @@ func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, inter
 		// A single-frame message of known size: grow once, up to
 		// maxPrealloc; past that, grow only as payload arrives, so a
 		// header alone cannot make us reserve memory.
-		dst = growBytes(dst, int(h))
+		dst = slices.Grow(dst, int(h))
 	}
 	for {
 		if len(dst) == cap(dst) {
@@ -204,7 +215,7 @@ func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, inter
 				interrupted()
 				return typ, dst, nil
 			}
-			dst = growBytes(dst, 512)
+			dst = slices.Grow(dst, 512)
 		}
 		n, err := m.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
@@ -224,22 +235,6 @@ func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, inter
 // maxPrealloc bounds the room ReadMessage reserves for a message before its
 // payload has arrived.
 const maxPrealloc = 64 << 10
-
-// growBytes returns b with room for at least n more bytes.
-func growBytes(b []byte, n int) []byte {
-	return append(b[:cap(b)], make([]byte, n)...)[:len(b)]
-}
-
-// nextMessage discards the rest of any open message and reads frames until
-// a data message starts, which it opens for reading. The caller holds the
-// read lock and watches its context.
-func (c *Conn) nextMessage() (MessageType, io.Reader, error) {
-	h, err := c.nextFirstFrame()
-	if err != nil {
-		return 0, nil, err
-	}
-	return c.msg.begin(h), &c.msg, nil
-}
 
 // nextFirstFrame discards the rest of any open message and reads frames
 // until a data message starts, and returns its first frame's header.
@@ -286,15 +281,11 @@ func (c *Conn) nextDataFrame(want frameKind) (frame.Header, error) {
 		if err != nil {
 			return h, c.readFailed(err)
 		}
-		kind, err := c.rules.check(h)
+		kind, err := c.admit(h)
 		if err != nil {
-			return h, c.fail(err, nil)
+			return h, err
 		}
 		if kind == kindControl {
-			c.ctrl.active, c.ctrl.h, c.ctrl.n = true, h, 0
-			if err := c.handleControl(); err != nil {
-				return h, err
-			}
 			continue
 		}
 		if kind != want {

@@ -122,11 +122,7 @@ func (r *Reader) NextHeader() (Header, error) {
 			return Header{}, err
 		}
 		if n > 0 {
-			r.r += n
-			r.remaining = h.Length
-			r.masked = h.Masked
-			r.key = h.Key
-			r.pos = 0
+			r.begin(h, n)
 			return h, nil
 		}
 		if err := r.fill(); err != nil {
@@ -151,12 +147,17 @@ func (r *Reader) NextBufferedHeader() (h Header, ok bool, err error) {
 	if err != nil || n == 0 || h.Length > int64(r.w-r.r-n) {
 		return Header{}, false, err
 	}
+	r.begin(h, n)
+	return h, true, nil
+}
+
+// begin consumes the n bytes of header h and starts its frame's payload.
+func (r *Reader) begin(h Header, n int) {
 	r.r += n
 	r.remaining = h.Length
 	r.masked = h.Masked
 	r.key = h.Key
 	r.pos = 0
-	return h, true, nil
 }
 
 // fill reads more bytes from the source, moving unconsumed bytes to the

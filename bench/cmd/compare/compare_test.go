@@ -116,9 +116,7 @@ func TestReport(t *testing.T) {
 		"charts/throughput-deflate-1024.svg", "`permessage-deflate; server_no_context_takeover; client_no_context_takeover`",
 		"| gobwas | 2950 (2900–3000) | 2.81× | 102 µs | 0.21× | 0.25 | 0.25 | 300 |", "| 100% | 260 B for 1 KiB |",
 	} {
-		if !strings.Contains(string(md), want) {
-			t.Errorf("report lacks %q", want)
-		}
+		wantContains(t, "report", string(md), want)
 	}
 	if strings.Contains(strings.ToLower(string(md)), "pending") {
 		t.Error("report still says something is pending")
@@ -164,9 +162,7 @@ func TestLossesFromMeasurements(t *testing.T) {
 		"- N = 100, compression on: ours 50.0 KiB per connection; gobwas 10.0 KiB.",
 		"- N = 100, compression on: ours-raw 40.0 KiB per connection; gobwas 10.0 KiB.",
 	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("losses lack %q in:\n%s", want, got)
-		}
+		wantContains(t, "losses", got, want)
 	}
 	for _, stale := range []string{"No write batching", "conn.New", "two system calls", "flushes at the end of every WriteMessage"} {
 		if strings.Contains(got, stale) {
@@ -219,9 +215,7 @@ func TestIdleCompressionReport(t *testing.T) {
 		"- gobwas accepted `permessage-deflate; server_no_context_takeover; client_no_context_takeover`. Server to client: no context takeover",
 		"![memory per idle connection, compression off and on](charts/idle-memory.svg)",
 	} {
-		if !strings.Contains(section, want) {
-			t.Errorf("section lacks %q in:\n%s", want, section)
-		}
+		wantContains(t, "section", section, want)
 	}
 	if strings.Count(section, "- ours-raw accepted") != 1 {
 		t.Errorf("ours-raw's answer should be listed once:\n%s", section)
@@ -251,5 +245,13 @@ func TestDeflateImplies(t *testing.T) {
 		if got := deflateImplies(tc.ext); !strings.Contains(got, tc.want) {
 			t.Errorf("%q:\n got %q\nwant %q", tc.ext, got, tc.want)
 		}
+	}
+}
+
+// wantContains reports an error unless text, named what, contains want.
+func wantContains(t *testing.T, what, text, want string) {
+	t.Helper()
+	if !strings.Contains(text, want) {
+		t.Errorf("%s lacks %q in:\n%s", what, want, text)
 	}
 }

@@ -235,6 +235,14 @@ type results struct {
 	failures []string
 }
 
+// idleRuns returns the idle-memory measurements with compression on or off.
+func (r *results) idleRuns(compress bool) map[int]map[string]idleResult {
+	if compress {
+		return r.idleZ
+	}
+	return r.idle
+}
+
 type idleResult struct {
 	before, after int64 // KiB
 	n, connected  int

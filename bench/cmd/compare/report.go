@@ -291,9 +291,9 @@ func (r *results) write() error {
 // writeIdle writes the table of memory per idle connection with
 // compression on or off.
 func (r *results) writeIdle(p func(string, ...any), compress bool) {
-	data, head, sep, tail, tailSep := r.idle, "", "", "", ""
+	data, head, sep, tail, tailSep := r.idleRuns(compress), "", "", "", ""
 	if compress {
-		data, head, sep = r.idleZ, " server accepted | warm-up echoes compressed |", "---|---|"
+		head, sep = " server accepted | warm-up echoes compressed |", "---|---|"
 		tail, tailSep = " more than off |", "---|"
 	}
 	p("| N | library |%s RSS before | RSS with N open | per connection | vs ours |%s\n|---|---|%s---|---|---|---|%s\n", head, tail, sep, tailSep)
@@ -581,9 +581,9 @@ func (r *results) writeLosses(p func(string, ...any)) {
 	}
 	var mem []string
 	for _, compress := range []bool{false, true} {
-		data, label := r.idle, ""
+		data, label := r.idleRuns(compress), ""
 		if compress {
-			data, label = r.idleZ, ", compression on"
+			label = ", compression on"
 		}
 		for _, n := range r.o.idleN {
 			libs := data[n]

@@ -115,9 +115,9 @@ func (r *results) memChart(path string) error {
 	}
 	var groups []group
 	for _, compress := range []bool{false, true} {
-		data, suffix := r.idle, ""
+		data, suffix := r.idleRuns(compress), ""
 		if compress {
-			data, suffix = r.idleZ, ", deflate"
+			suffix = ", deflate"
 		}
 		for _, n := range r.o.idleN {
 			if data[n] != nil {
