@@ -64,6 +64,8 @@ type encScratch struct {
 	hclen   int
 	lensBuf [numLitLen + numDist]uint8
 
+	byteCounts [4][256]uint16 // looksIncompressible's sample counts
+
 	huff huffScratch
 }
 
@@ -109,7 +111,7 @@ func (e *encScratch) writeBlock(src []byte, toks []uint32, matched int) {
 	if len(src) == 0 {
 		return
 	}
-	if matched*32 < len(src) && len(src) >= 1024 && looksIncompressible(src) {
+	if matched*32 < len(src) && len(src) >= 1024 && e.looksIncompressible(src) {
 		e.writeStored(src)
 		return
 	}
@@ -117,10 +119,10 @@ func (e *encScratch) writeBlock(src []byte, toks []uint32, matched int) {
 
 	stored := storedBits(e.bw.nbits, len(src))
 	fixed := 3 + extra
-	for s, f := range e.litFreq {
+	for s, f := range e.litFreq[:] {
 		fixed += uint64(f) * uint64(fixedLitLens[s])
 	}
-	for _, f := range e.distFreq {
+	for _, f := range e.distFreq[:] {
 		fixed += uint64(f) * 5
 	}
 	dynamic := uint64(math.MaxUint64)
@@ -236,13 +238,13 @@ func (e *encScratch) buildDynamic() uint64 {
 	e.hlit, e.hdist, e.hclen = hlit, hdist, hclen
 	size := uint64(3 + 5 + 5 + 4 + 3*hclen) // block and dynamic headers
 	size += uint64(e.clFreq[16])*2 + uint64(e.clFreq[17])*3 + uint64(e.clFreq[18])*7
-	for s, f := range e.clFreq {
+	for s, f := range e.clFreq[:] {
 		size += uint64(f) * uint64(e.clLens[s])
 	}
-	for s, f := range e.litFreq {
+	for s, f := range e.litFreq[:] {
 		size += uint64(f) * uint64(e.litLens[s])
 	}
-	for s, f := range e.distFreq {
+	for s, f := range e.distFreq[:] {
 		size += uint64(f) * uint64(e.distLens[s])
 	}
 	return size
@@ -385,11 +387,16 @@ var log2Q16 = func() (t [incompressSample + 1]uint32) {
 // histogram, or without being parsed at all. The sample's entropy
 // underestimates the source's (by about 0.2 bit for uniform bytes), so
 // the threshold errs towards trying Huffman coding.
-func looksIncompressible(src []byte) bool {
+//
+// The four count tables (2 KiB) live in the pooled scratch rather than on
+// the stack, which would otherwise grow for every goroutine that sends a
+// compressed message.
+func (e *encScratch) looksIncompressible(src []byte) bool {
 	const runs, runLen = 32, incompressSample / 32
 	// Four count tables break the dependency between neighbouring
 	// increments of the same byte value.
-	var c0, c1, c2, c3 [256]uint16
+	clear(e.byteCounts[:])
+	c0, c1, c2, c3 := &e.byteCounts[0], &e.byteCounts[1], &e.byteCounts[2], &e.byteCounts[3]
 	stride := len(src) / runs
 	for k := range runs {
 		b := src[k*stride : k*stride+runLen]

@@ -191,7 +191,7 @@ func (c *Compressor) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
 		seg := p[:min(len(p), rawSegment)]
-		if len(seg) >= rawMin && c.level != NoCompression && looksIncompressible(seg) {
+		if len(seg) >= rawMin && c.level != NoCompression && c.e.looksIncompressible(seg) {
 			c.writeIncompressible(seg)
 			c.msgLen += len(seg)
 		} else {
@@ -451,7 +451,7 @@ func AppendCompressed(dst, msg []byte, windowBits, level int) []byte {
 		}
 		for s < len(msg) {
 			end := min(len(msg), s+rawSegment)
-			if end-s >= rawMin && looksIncompressible(msg[s:end]) {
+			if end-s >= rawMin && e.looksIncompressible(msg[s:end]) {
 				flush()
 				e.writeStored(msg[s:end])
 				s, block, emit = end, end, end

@@ -248,3 +248,63 @@ func TestCodeTables(t *testing.T) {
 		}
 	}
 }
+
+// TestHuffDecoderTable checks every entry of the decoder's first-level
+// table against the codes the encoder assigns (canonicalCodes, RFC 1951
+// §3.2.2): index j holds symbol s and length l exactly when s's code,
+// bit-reversed, is j mod 2^l and l <= rootBits, and 0 when no such code
+// exists (a prefix of longer codes only, or of no code). The length sets
+// are the fixed literal code, the RFC 1951 example, one code of one bit,
+// and optimal codes for random frequencies limited to 7, 10 and 15 bits,
+// many with codes longer than rootBits.
+func TestHuffDecoderTable(t *testing.T) {
+	sets := [][]uint8{fixedLitLens[:], {3, 3, 3, 3, 3, 2, 4, 4}, {0, 1}}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var hs huffScratch
+	for i := range 300 {
+		limit := []int{7, 10, 15}[i%3]
+		n := 2 + rng.IntN(numLitLen-1)
+		if limit == 7 {
+			n = 2 + rng.IntN(numCodeLen-1) // the code length alphabet
+		}
+		freq := make([]uint32, n)
+		for s := range freq {
+			if rng.IntN(4) != 0 {
+				// Skewed frequencies give long codes.
+				freq[s] = 1 + uint32(rng.ExpFloat64()*float64(1+i%7*200))
+			}
+		}
+		lens := make([]uint8, n)
+		hs.buildLengths(freq, lens, limit)
+		sets = append(sets, lens)
+	}
+	long := 0
+	for _, lens := range sets {
+		var h huffDecoder
+		if !h.init(lens) {
+			t.Fatalf("init refused the lengths %v", lens)
+		}
+		codes := make([]uint16, len(lens))
+		canonicalCodes(lens, codes)
+		var want [1 << rootBits]uint16
+		for s, l := range lens {
+			if l > rootBits {
+				long++
+			}
+			if l == 0 || l > rootBits {
+				continue
+			}
+			for j := int(codes[s]); j < len(want); j += 1 << l {
+				want[j] = uint16(s)<<4 | uint16(l)
+			}
+		}
+		for j := range want {
+			if h.table[j] != want[j] {
+				t.Fatalf("lengths %v: table[%d] = %#x, want %#x", lens, j, h.table[j], want[j])
+			}
+		}
+	}
+	if long == 0 {
+		t.Fatal("no set had codes longer than rootBits")
+	}
+}

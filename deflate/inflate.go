@@ -67,14 +67,23 @@ func (h *huffDecoder) init(lens []uint8) bool {
 			offs[l]++
 		}
 	}
-	clear(h.table[:])
+	// The table is indexed by the next rootBits input bits, which hold a
+	// code bit-reversed (RFC 1951 §3.1.1), so a code c of length l owns
+	// every index j with j mod 2^l = reverse(c). It is built by length:
+	// once the first 2^(l-1) entries are right for the codes shorter than
+	// l, copying them to the next 2^(l-1) makes the first 2^l right for
+	// those codes, and each code of length l then takes its one index
+	// below 2^l. Prefixes of no code (and of codes longer than rootBits)
+	// stay 0, from the first entry. This moves whole runs instead of
+	// storing each entry of each code on its own: the table is rebuilt
+	// for every dynamic block, which small messages pay for each time.
+	h.table[0] = 0
 	code, i := uint16(0), 0
 	for l := uint8(1); l <= rootBits; l++ {
+		half := 1 << (l - 1)
+		copy(h.table[half:2*half], h.table[:half])
 		for range h.count[l] {
-			e := h.sorted[i]<<4 | uint16(l)
-			for j := int(reverseBits(code, l)); j < len(h.table); j += 1 << l {
-				h.table[j] = e
-			}
+			h.table[reverseBits(code, l)] = h.sorted[i]<<4 | uint16(l)
 			code++
 			i++
 		}

@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -22,8 +24,9 @@ func TestServeAndClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	// Through net/http, and with -raw through server.Serve.
-	for _, flags := range [][]string{nil, {"-raw"}} {
+	// Through net/http, and with -raw through server.Serve; with
+	// compression, with and without context takeover on the server's side.
+	for _, flags := range [][]string{nil, {"-raw"}, {"-compress"}, {"-compress", "-no-context-takeover"}} {
 		t.Run("server"+strings.Join(flags, ""), func(t *testing.T) {
 			pr, pw := io.Pipe()
 			exited := make(chan int, 1)
@@ -36,9 +39,20 @@ func TestServeAndClient(t *testing.T) {
 			go io.Copy(io.Discard, pr)
 			url := strings.TrimSpace(strings.TrimPrefix(line, "echo: serving on "))
 
-			c, _, err := client.Dial(ctx, url, &client.DialOptions{Proxy: client.NoProxy})
+			dopts := &client.DialOptions{Proxy: client.NoProxy}
+			if slices.Contains(flags, "-compress") {
+				dopts.Compression = &deflate.ClientOptions{}
+			}
+			c, resp, err := client.Dial(ctx, url, dopts)
 			if err != nil {
 				t.Fatal(err)
+			}
+			ext := resp.Header.Get("Sec-WebSocket-Extensions")
+			if compressed := strings.HasPrefix(ext, "permessage-deflate"); compressed != slices.Contains(flags, "-compress") {
+				t.Errorf("server answered Sec-WebSocket-Extensions %q", ext)
+			}
+			if nct := strings.Contains(ext, "server_no_context_takeover"); nct != slices.Contains(flags, "-no-context-takeover") {
+				t.Errorf("server answered Sec-WebSocket-Extensions %q", ext)
 			}
 			for _, typ := range []conn.MessageType{conn.Text, conn.Binary} {
 				if err := c.WriteMessage(ctx, typ, []byte("ping "+typ.String())); err != nil {

@@ -93,6 +93,7 @@ func fixture(dir string) *results {
 	res.idleZ[100] = map[string]idleResult{
 		"ours":     z(6000, 100, "permessage-deflate; client_no_context_takeover"),
 		"ours-raw": z(5000, 90, "permessage-deflate; client_no_context_takeover"),
+		"ours-nct": z(2200, 100, "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
 		"gobwas":   z(2000, 100, "permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
 	}
 	return res
@@ -161,6 +162,7 @@ func TestLossesFromMeasurements(t *testing.T) {
 		"- N = 100: ours 20.0 KiB per connection; gobwas 5.0 KiB.",
 		"- N = 100, compression on: ours 50.0 KiB per connection; gobwas 10.0 KiB.",
 		"- N = 100, compression on: ours-raw 40.0 KiB per connection; gobwas 10.0 KiB.",
+		"- N = 100, compression on: ours-nct 12.0 KiB per connection; gobwas 10.0 KiB.",
 	} {
 		wantContains(t, "losses", got, want)
 	}
@@ -204,13 +206,16 @@ func TestIdleCompressionReport(t *testing.T) {
 	section := md[i:]
 	section = section[:strings.Index(section, "\n## ")]
 	for _, want := range []string{
-		"exchanged one 1 KiB text message",
-		"`wsbench -idle -compress -idle-warm 1`",
+		"exchanged 40 text messages of 1 KiB",
+		"`wsbench -idle -compress -idle-warm 40`",
 		"offering `permessage-deflate; client_no_context_takeover; client_max_window_bits`",
 		"| N | library | server accepted | warm-up echoes compressed | RSS before | RSS with N open | per connection | vs ours | more than off |\n|---|---|---|---|---|---|---|---|---|\n",
 		"| 100 | ours | `permessage-deflate; client_no_context_takeover` | 100 of 100 | 1.0 MiB | 5.9 MiB | 50.0 KiB | 1.00× | +30.0 KiB |\n",
 		"| 100 | ours-raw | `permessage-deflate; client_no_context_takeover` | 90 of 90 | 1.0 MiB | 4.9 MiB | 40.0 KiB (only 90 connected: warmup_timeout 10) | 0.80× | – |\n",
+		"| 100 | ours-nct | `permessage-deflate; server_no_context_takeover; client_no_context_takeover` | 100 of 100 | 1.0 MiB | 2.1 MiB | 12.0 KiB | 0.24× | -8.0 KiB |\n",
 		"| 100 | gobwas | `permessage-deflate; server_no_context_takeover; client_no_context_takeover` | 100 of 100 | 1.0 MiB | 2.0 MiB | 10.0 KiB | 0.20× | +5.0 KiB |\n",
+		"*ours-nct* is *ours* (through net/http) with deflate.ServerOptions.ServerNoContextTakeover",
+		"- ours-nct accepted `permessage-deflate; server_no_context_takeover; client_no_context_takeover`. Server to client: no context takeover",
 		"- ours accepted `permessage-deflate; client_no_context_takeover`. Server to client: context takeover, so the server keeps its compression window, 32 KiB (2^15 bytes), per connection between messages. Client to server: no context takeover",
 		"- gobwas accepted `permessage-deflate; server_no_context_takeover; client_no_context_takeover`. Server to client: no context takeover",
 		"![memory per idle connection, compression off and on](charts/idle-memory.svg)",

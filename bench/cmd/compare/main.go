@@ -422,9 +422,14 @@ func (res *results) closedLoop(ctx context.Context, servers map[string]*server, 
 }
 
 // Idle memory with compression on: each connection exchanges idleWarm
-// text messages of idleWarmSize bytes before going quiet.
+// text messages of idleWarmSize bytes before going quiet, 40 KiB each way:
+// more than the largest window (32 KiB), so that a library keeping a
+// context-takeover window is measured with all of it written. Resident
+// memory counts only the pages a process has written, and one 1 KiB
+// message writes a few KiB of a 32 KiB window; a connection that has
+// carried traffic for a while holds the whole window.
 const (
-	idleWarm     = 1
+	idleWarm     = 40
 	idleWarmSize = 1024
 )
 
@@ -438,14 +443,17 @@ func (res *results) idleMemory(ctx context.Context, ns []int, compress bool) err
 		into, what = res.idleZ, "idle, compression on"
 	}
 	for _, n := range ns {
-		for _, lib := range o.idleLibs() {
+		for _, lib := range o.idleLibs(compress) {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 			log.Printf("%s: %s: %d connections", what, lib, n)
 			bin, extra := res.bins[lib], []string(nil)
-			if lib == oursRaw {
+			switch lib {
+			case oursRaw:
 				bin, extra = res.bins["ours"], []string{"-raw"}
+			case oursNoTakeover:
+				bin, extra = res.bins["ours"], []string{"-no-context-takeover"}
 			}
 			var args []string
 			if compress {
@@ -478,12 +486,24 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // net/http: the way gobwas's and gws's servers accept connections.
 const oursRaw = "ours-raw"
 
-// idleLibs is libs with oursRaw after ours.
-func (o *options) idleLibs() []string {
+// oursNoTakeover names, in the idle-memory measurements with compression
+// on, our echo with deflate.ServerOptions.ServerNoContextTakeover
+// (examples/echo -compress -no-context-takeover): the server compresses
+// each message on its own, as the gobwas, gorilla and gws servers do, and
+// keeps no compression window per connection.
+const oursNoTakeover = "ours-nct"
+
+// idleLibs is libs with our variants after ours: oursRaw, and with
+// compress oursNoTakeover.
+func (o *options) idleLibs(compress bool) []string {
 	if len(o.libs) == 0 || o.libs[0] != "ours" {
 		return o.libs
 	}
-	return append([]string{"ours", oursRaw}, o.libs[1:]...)
+	ours := []string{"ours", oursRaw}
+	if compress {
+		ours = append(ours, oursNoTakeover)
+	}
+	return append(ours, o.libs[1:]...)
 }
 
 // build compiles wsbench and the servers into dir.

@@ -249,8 +249,8 @@ func (r *results) write() error {
 		if idleWarm != 1 {
 			msgs = fmt.Sprintf("%d text messages of %s", idleWarm, sizeName(idleWarmSize))
 		}
-		p("The same measurement with every server started with permessage-deflate enabled as its library recommends (as in \"Compression on\") and wsbench offering `%s` (`wsbench -idle -compress -idle-warm %d`). Before going quiet, each connection exchanged %s of the JSON-like payload: sent compressed, its echo received, inflated and checked. A library that allocates its compression state only when the first message is compressed or inflated is so measured holding it, as a real connection would once it has carried one message; a connection that failed its warm-up would not count as connected. \"more than off\" is the difference from the same library's figure with compression off at the same N; ratios are to *ours* with compression on.\n\n",
-			r.idleOffer(), idleWarm, msgs)
+		p("The same measurement with every server started with permessage-deflate enabled as its library recommends (as in \"Compression on\") and wsbench offering `%s` (`wsbench -idle -compress -idle-warm %d`). Before going quiet, each connection exchanged %s of the JSON-like payload: sent compressed, its echo received, inflated and checked. That is more than the largest window (32 KiB) in each direction: resident memory counts only the pages a process has written, so a library that keeps a context-takeover window is measured holding all of it, as a connection that has carried some traffic does, and one that allocates its compression state only for the first message is measured holding that state; a connection that failed its warm-up would not count as connected. \"more than off\" is the difference from the same library's figure with compression off at the same N (for *%s*, from *ours*'s); ratios are to *ours* with compression on. *%s* is *ours* (through net/http) with deflate.ServerOptions.ServerNoContextTakeover (examples/echo -compress -no-context-takeover): it compresses each message on its own, as the gobwas, gorilla and gws servers choose to here, and keeps no compression window between messages.\n\n",
+			r.idleOffer(), idleWarm, msgs, oursNoTakeover, oursNoTakeover)
 		r.writeIdle(p, true)
 		r.writeIdleImplications(p)
 	}
@@ -306,7 +306,7 @@ func (r *results) writeIdle(p func(string, ...any), compress bool) {
 		if m, ok := libs["ours"]; ok {
 			oursPer = m.perConn()
 		}
-		for _, lib := range r.o.idleLibs() {
+		for _, lib := range r.o.idleLibs(compress) {
 			m, ok := libs[lib]
 			if !ok {
 				continue
@@ -324,7 +324,11 @@ func (r *results) writeIdle(p func(string, ...any), compress bool) {
 				}
 				neg = fmt.Sprintf(" %s | %d of %d |", ext, m.compressed, m.echoes)
 				more = " – |"
-				if off, ok := r.idle[n][lib]; ok {
+				offLib := lib
+				if lib == oursNoTakeover {
+					offLib = "ours"
+				}
+				if off, ok := r.idle[n][offLib]; ok {
 					more = fmt.Sprintf(" %+.1f KiB |", per-off.perConn())
 				}
 			}
@@ -365,7 +369,7 @@ func (r *results) idleOffer() string {
 // to keep per connection between messages.
 func (r *results) writeIdleImplications(p func(string, ...any)) {
 	var lines []string
-	for _, lib := range r.o.idleLibs() {
+	for _, lib := range r.o.idleLibs(true) {
 		var exts []string
 		for _, n := range r.o.idleN {
 			if m, ok := r.idleZ[n][lib]; ok && m.ext != "" && !slices.Contains(exts, m.ext) {
@@ -587,7 +591,7 @@ func (r *results) writeLosses(p func(string, ...any)) {
 		}
 		for _, n := range r.o.idleN {
 			libs := data[n]
-			for _, us := range []string{"ours", oursRaw} {
+			for _, us := range []string{"ours", oursRaw, oursNoTakeover} {
 				m, ok := libs[us]
 				if !ok {
 					continue

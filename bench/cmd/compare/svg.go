@@ -128,7 +128,7 @@ func (r *results) memChart(path string) error {
 	if len(groups) == 0 {
 		return fmt.Errorf("no data")
 	}
-	libs := r.o.idleLibs()
+	libs := r.o.idleLibs(true)
 	const left, top, panelH = 60, 50, 220
 	bw := 16.0
 	gw := float64(len(libs))*bw + 30

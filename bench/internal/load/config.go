@@ -83,7 +83,7 @@
 // fairly. The warm-up of a connection is part of its opening: it counts
 // against the handshakes in progress at once, a connection whose warm-up
 // fails is not counted as connected and its error is counted by kind
-// ("warmup_timeout" if an echo is still missing after 30 s), and "ready"
+// ("warmup_timeout" if an echo is still missing after 2 minutes), and "ready"
 // comes once every connection has finished it. The report's Messages,
 // Bytes and CompressedReplies then count the warm-up echoes; the
 // connections send nothing afterwards (they do not even answer pings).

@@ -83,7 +83,7 @@ func (w *worker) open(ctx context.Context) error {
 }
 
 // warmUpTimeout bounds the warm-up exchange of an idle connection.
-const warmUpTimeout = 30 * time.Second
+const warmUpTimeout = 2 * time.Minute
 
 // idle readies an open connection for idle mode: it exchanges the warm-up
 // messages, if any, then drops everything but the connection itself,
