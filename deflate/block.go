@@ -119,6 +119,8 @@ func (e *encScratch) writeBlock(src []byte, toks []uint32, matched int) {
 
 	stored := storedBits(e.bw.nbits, len(src))
 	fixed := 3 + extra
+	// The frequency arrays are ranged over as slices: a range over an
+	// array value copies it (1.1 KiB here) into the stack frame.
 	for s, f := range e.litFreq[:] {
 		fixed += uint64(f) * uint64(fixedLitLens[s])
 	}
