@@ -296,11 +296,16 @@ func (d *Decompressor) stored(stop int64) error {
 // The caller has checked dist against the history and n against the free
 // space.
 func (d *Decompressor) copyMatch(dist, n int) {
-	ring := d.ring.b
+	d.wr = copyMatch(d.ring.b, d.mask, d.wr, dist, n)
+}
+
+// copyMatch copies n bytes from dist bytes back in the circular window
+// ring, whose end is at position wr, and returns the new end.
+func copyMatch(ring []byte, mask, wr int64, dist, n int) int64 {
 	size := len(ring)
 	for n > 0 {
-		w := int(d.wr & d.mask)
-		r := (w - dist) & int(d.mask)
+		w := int(wr & mask)
+		r := (w - dist) & int(mask)
 		k := min(n, size-w, size-r)
 		if dist >= k {
 			copy(ring[w:w+k], ring[r:r+k])
@@ -311,51 +316,122 @@ func (d *Decompressor) copyMatch(dist, n int) {
 				i += copy(ring[w+i:w+k], ring[r:w+i])
 			}
 		}
-		d.wr += int64(k)
+		wr += int64(k)
 		n -= k
 	}
+	return wr
 }
 
 // huffman decodes the symbols of a Huffman block (RFC 1951 §3.2.5).
+//
+// This is the decompressor's inner loop. It keeps the bit buffer, the
+// input position and the window position in local variables, which the
+// compiler can hold in registers across the stores into the window, and
+// stores them back only when it leaves the loop. It decodes literals and
+// length/distance pairs whose codes the first-level tables resolve; a
+// pair is decoded from a copy of the bit buffer (at most 15+5+15+13 = 48
+// bits) and taken only once it is valid. Anything else, rare by
+// construction (a code longer than rootBits, an invalid symbol), is left
+// to huffmanStep, one symbol at a time, and the input's last bytes to
+// huffmanSlow.
 func (d *Decompressor) huffman(stop int64) error {
 	f := d.f
 	ring := d.ring.b
 	mask := d.mask
-	lit := f.lit
-	for d.wr < stop {
-		if f.nbits < 48 {
-			f.refill()
-			if f.nbits < 48 {
-				return d.huffmanSlow(stop)
+	lit, dists := f.lit, f.dist
+	in := f.in[:f.inEnd]
+	bits, nbits, pos, wr := f.bits, f.nbits, f.inPos, d.wr
+	for wr < stop {
+		if nbits < 48 {
+			if len(in)-pos < 8 {
+				f.bits, f.nbits, f.inPos, d.wr = bits, nbits, pos, wr
+				f.refill()
+				if f.nbits < 48 {
+					return d.huffmanSlow(stop)
+				}
+				bits, nbits, pos = f.bits, f.nbits, f.inPos
+			} else {
+				bits |= load64(in, pos) << nbits
+				pos += int((63 - nbits) >> 3)
+				nbits |= 56
 			}
 		}
-		// Fast path: the bit buffer holds a whole length/distance pair.
-		var sym int
-		if e := lit.table[f.bits&(1<<rootBits-1)]; e&15 != 0 {
-			sym = int(e >> 4)
-			f.bits >>= e & 15
-			f.nbits -= uint(e & 15)
-		} else if s, l, ok := lit.decodeLong(f.bits, f.nbits); ok {
-			sym = s
-			f.bits >>= l
-			f.nbits -= l
-		} else {
-			return f.corrupt("invalid literal/length code")
-		}
-		if sym < 256 {
-			ring[d.wr&mask] = byte(sym)
-			d.wr++
+		e := lit.table[bits&(1<<rootBits-1)]
+		if sym := int(e >> 4); e&15 != 0 && sym < 256 {
+			bits >>= e & 15
+			nbits -= uint(e & 15)
+			ring[wr&mask] = byte(sym)
+			wr++
 			continue
-		}
-		if sym == endOfBlock {
+		} else if e&15 != 0 && sym == endOfBlock {
+			f.bits, f.nbits, f.inPos, d.wr = bits>>(e&15), nbits-uint(e&15), pos, wr
 			f.state = stHeader
 			return nil
+		} else if e&15 != 0 && sym <= 285 {
+			b, used := bits>>(e&15), uint(e&15)
+			lc := sym - 257
+			nb := uint(lengthExtra[lc])
+			length := int(lengthBase[lc]) + int(b&(1<<nb-1))
+			b >>= nb
+			used += nb
+			if de := dists.table[b&(1<<rootBits-1)]; de&15 != 0 && int(de>>4) < numDist {
+				b >>= de & 15
+				used += uint(de & 15)
+				dsym := int(de >> 4)
+				nb = uint(distExtra[dsym])
+				dist := int(distBase[dsym]) + int(b&(1<<nb-1))
+				if int64(dist) <= wr-d.hist && dist <= len(ring) {
+					bits, nbits = b>>nb, nbits-(used+nb)
+					n := int(min(int64(length), stop-wr))
+					wr = copyMatch(ring, mask, wr, dist, n)
+					if n < length {
+						f.bits, f.nbits, f.inPos, d.wr = bits, nbits, pos, wr
+						f.copyLen, f.copyDist = length-n, dist
+						f.state = stCopy
+						return nil
+					}
+					continue
+				}
+			}
 		}
-		if err := d.match(sym, stop); err != nil {
+		// Not resolved here: one symbol the general way, which also
+		// reports whatever is wrong with it.
+		f.bits, f.nbits, f.inPos, d.wr = bits, nbits, pos, wr
+		if err := d.huffmanStep(stop); err != nil || f.state != stHuff {
 			return err
 		}
+		bits, nbits, pos, wr = f.bits, f.nbits, f.inPos, d.wr
 	}
+	f.bits, f.nbits, f.inPos, d.wr = bits, nbits, pos, wr
 	return nil
+}
+
+// huffmanStep decodes one symbol of a Huffman block, and the rest of its
+// match if it is a length, with the bit buffer holding at least 48 bits.
+func (d *Decompressor) huffmanStep(stop int64) error {
+	f := d.f
+	var sym int
+	if e := f.lit.table[f.bits&(1<<rootBits-1)]; e&15 != 0 {
+		sym = int(e >> 4)
+		f.bits >>= e & 15
+		f.nbits -= uint(e & 15)
+	} else if s, l, ok := f.lit.decodeLong(f.bits, f.nbits); ok {
+		sym = s
+		f.bits >>= l
+		f.nbits -= l
+	} else {
+		return f.corrupt("invalid literal/length code")
+	}
+	if sym < 256 {
+		d.ring.b[d.wr&d.mask] = byte(sym)
+		d.wr++
+		return nil
+	}
+	if sym == endOfBlock {
+		f.state = stHeader
+		return nil
+	}
+	return d.match(sym, stop)
 }
 
 // huffmanSlow decodes one symbol at a time near the end of the input,

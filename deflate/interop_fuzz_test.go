@@ -52,11 +52,13 @@ func flateToOurs(t *testing.T, data []byte, wbits uint8, level int8, takeover bo
 	for _, m := range msgs {
 		buf.Reset()
 		final := rng.IntN(4) == 0
+		dictWriter := false
 		if fw == nil || !takeover {
 			var err error
 			if fw, err = flate.NewWriterDict(&buf, lvl, hist); err != nil {
 				t.Fatal(err)
 			}
+			dictWriter = len(hist) > 0
 		}
 		fw.Write(m)
 		if final {
@@ -71,6 +73,12 @@ func flateToOurs(t *testing.T, data []byte, wbits uint8, level int8, takeover bo
 		if bytes.HasSuffix(p, syncTail[:]) && (!final || rng.IntN(2) == 0) {
 			p = p[:len(p)-4]
 		}
+		if dictWriter && !flateReproduces(p, hist, m) {
+			// A compress/flate Writer with a preset dictionary can emit
+			// the dictionary into a stored block (golang.org/issue/80538,
+			// fixed after Go 1.26): the stream is not m, for any decoder.
+			t.Skip("compress/flate wrote its preset dictionary into the stream")
+		}
 		payloads = append(payloads, bytes.Clone(p))
 		if final {
 			fw = nil // the stream has ended; a new one starts with the window as dictionary
@@ -81,6 +89,15 @@ func flateToOurs(t *testing.T, data []byte, wbits uint8, level int8, takeover bo
 	}
 	got := decompressAll(t, NewDecompressor(w, takeover), payloads, rng)
 	equalMessages(t, fmt.Sprintf("compress/flate level %d, W=%d, takeover=%t", lvl, w, takeover), got, msgs)
+}
+
+// flateReproduces reports whether compress/flate's own reader, given the
+// dictionary hist, decodes payload p (with the tail RFC 7692 §7.2.2 has the
+// receiver append) to m.
+func flateReproduces(p, hist, m []byte) bool {
+	r := flate.NewReaderDict(io.MultiReader(bytes.NewReader(p), bytes.NewReader(syncTail[:])), hist)
+	got, _ := io.ReadAll(r) // no final block: io.ErrUnexpectedEOF after the data
+	return bytes.Equal(got, m)
 }
 
 // flateWriters keeps one compress/flate writer per level: a new one
