@@ -410,16 +410,8 @@ func (d *Decompressor) huffman(stop int64) error {
 // match if it is a length, with the bit buffer holding at least 48 bits.
 func (d *Decompressor) huffmanStep(stop int64) error {
 	f := d.f
-	var sym int
-	if e := f.lit.table[f.bits&(1<<rootBits-1)]; e&15 != 0 {
-		sym = int(e >> 4)
-		f.bits >>= e & 15
-		f.nbits -= uint(e & 15)
-	} else if s, l, ok := f.lit.decodeLong(f.bits, f.nbits); ok {
-		sym = s
-		f.bits >>= l
-		f.nbits -= l
-	} else {
+	sym, ok := f.decodeBuffered(f.lit)
+	if !ok {
 		return f.corrupt("invalid literal/length code")
 	}
 	if sym < 256 {
@@ -479,15 +471,8 @@ func (d *Decompressor) match(sym int, stop int64) error {
 	length := int(lengthBase[lc]) + int(f.take(uint(lengthExtra[lc])))
 	var dsym int
 	if f.nbits >= maxCodeBits+13 {
-		if e := f.dist.table[f.bits&(1<<rootBits-1)]; e&15 != 0 {
-			dsym = int(e >> 4)
-			f.bits >>= e & 15
-			f.nbits -= uint(e & 15)
-		} else if s, l, ok := f.dist.decodeLong(f.bits, f.nbits); ok {
-			dsym = s
-			f.bits >>= l
-			f.nbits -= l
-		} else {
+		var ok bool
+		if dsym, ok = f.decodeBuffered(f.dist); !ok {
 			return f.corrupt("invalid distance code")
 		}
 	} else {

@@ -273,6 +273,22 @@ func (f *inflater) take(n uint) uint64 {
 	return v
 }
 
+// decodeBuffered decodes one symbol with h from a bit buffer that holds at
+// least maxCodeBits bits; false if they start with no code of h.
+func (f *inflater) decodeBuffered(h *huffDecoder) (int, bool) {
+	if e := h.table[f.bits&(1<<rootBits-1)]; e&15 != 0 {
+		f.bits >>= e & 15
+		f.nbits -= uint(e & 15)
+		return int(e >> 4), true
+	}
+	sym, l, ok := h.decodeLong(f.bits, f.nbits)
+	if ok {
+		f.bits >>= l
+		f.nbits -= l
+	}
+	return sym, ok
+}
+
 // symbol decodes one symbol with h, reading src as needed.
 func (f *inflater) symbol(h *huffDecoder) (int, error) {
 	for {
