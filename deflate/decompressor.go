@@ -357,42 +357,48 @@ func (d *Decompressor) huffman(stop int64) error {
 			}
 		}
 		e := lit.table[bits&(1<<rootBits-1)]
-		if sym := int(e >> 4); e&15 != 0 && sym < 256 {
-			bits >>= e & 15
-			nbits -= uint(e & 15)
+		n, sym := uint(e&15), int(e>>4)
+		switch {
+		case n != 0 && sym < 256:
+			bits >>= n
+			nbits -= n
 			ring[wr&mask] = byte(sym)
 			wr++
 			continue
-		} else if e&15 != 0 && sym == endOfBlock {
-			f.bits, f.nbits, f.inPos, d.wr = bits>>(e&15), nbits-uint(e&15), pos, wr
+		case n != 0 && sym == endOfBlock:
+			f.bits, f.nbits, f.inPos, d.wr = bits>>n, nbits-n, pos, wr
 			f.state = stHeader
 			return nil
-		} else if e&15 != 0 && sym <= 285 {
-			b, used := bits>>(e&15), uint(e&15)
+		case n != 0 && sym <= 285:
+			// A pair, from a copy of the bits: taken only if its distance
+			// code resolves here too and the distance is valid (a break
+			// leaves it all to huffmanStep).
+			b := bits >> n
 			lc := sym - 257
-			nb := uint(lengthExtra[lc])
-			length := int(lengthBase[lc]) + int(b&(1<<nb-1))
-			b >>= nb
-			used += nb
-			if de := dists.table[b&(1<<rootBits-1)]; de&15 != 0 && int(de>>4) < numDist {
-				b >>= de & 15
-				used += uint(de & 15)
-				dsym := int(de >> 4)
-				nb = uint(distExtra[dsym])
-				dist := int(distBase[dsym]) + int(b&(1<<nb-1))
-				if int64(dist) <= wr-d.hist && dist <= len(ring) {
-					bits, nbits = b>>nb, nbits-(used+nb)
-					n := int(min(int64(length), stop-wr))
-					wr = copyMatch(ring, mask, wr, dist, n)
-					if n < length {
-						f.bits, f.nbits, f.inPos, d.wr = bits, nbits, pos, wr
-						f.copyLen, f.copyDist = length-n, dist
-						f.state = stCopy
-						return nil
-					}
-					continue
-				}
+			lb := uint(lengthExtra[lc])
+			length := int(lengthBase[lc]) + int(b&(1<<lb-1))
+			b >>= lb
+			de := dists.table[b&(1<<rootBits-1)]
+			dn, dsym := uint(de&15), int(de>>4)
+			if dn == 0 || dsym >= numDist {
+				break
 			}
+			b >>= dn
+			db := uint(distExtra[dsym])
+			dist := int(distBase[dsym]) + int(b&(1<<db-1))
+			if int64(dist) > wr-d.hist || dist > len(ring) {
+				break
+			}
+			bits, nbits = b>>db, nbits-(n+lb+dn+db)
+			k := int(min(int64(length), stop-wr))
+			wr = copyMatch(ring, mask, wr, dist, k)
+			if k < length {
+				f.bits, f.nbits, f.inPos, d.wr = bits, nbits, pos, wr
+				f.copyLen, f.copyDist = length-k, dist
+				f.state = stCopy
+				return nil
+			}
+			continue
 		}
 		// Not resolved here: one symbol the general way, which also
 		// reports whatever is wrong with it.
