@@ -97,21 +97,18 @@ func (c *Conn) readMessage(ctx context.Context, dst []byte) (MessageType, []byte
 	if err != nil {
 		return 0, dst, err
 	}
-	if n := int(h.Length); buffered && h.Fin && h.RSV == 0 {
+	if buffered && h.Fin && h.RSV == 0 {
 		// The common case: a message of one frame, untransformed and
 		// buffered whole. It is copied out without watching ctx or the
 		// messageReader, which streams messages of any shape.
 		typ := MessageType(h.Opcode)
-		dst = slices.Grow(dst, n)
-		p := dst[len(dst) : len(dst)+n]
-		if _, err := c.fr.Read(p); err != nil && err != io.EOF {
-			return 0, dst, c.readFailed(err) // unreachable: the payload is buffered
-		}
+		start := len(dst)
+		dst = c.fr.AppendBuffered(dst)
 		c.messageEnded()
-		if typ == Text && !utf8.Valid(p) {
-			return 0, dst, c.fail(frame.ErrInvalidUTF8, nil)
+		if typ == Text && !utf8.Valid(dst[start:]) {
+			return 0, dst[:start], c.fail(frame.ErrInvalidUTF8, nil)
 		}
-		return typ, dst[:len(dst)+n], nil
+		return typ, dst, nil
 	}
 	interrupted := c.watch(ctx, true)
 	if !buffered {

@@ -46,10 +46,7 @@ func (h Header) Size() int {
 // the three length encodings (RFC 6455 §5.2). It does not validate h; a
 // negative Length is encoded as zero.
 func AppendHeader(dst []byte, h Header) []byte {
-	b0 := byte(h.Opcode&0xF) | h.RSV&(RSV1|RSV2|RSV3)
-	if h.Fin {
-		b0 |= 0x80
-	}
+	b0 := h.firstByte()
 	var b1 byte
 	if h.Masked {
 		b1 = 0x80
@@ -68,6 +65,15 @@ func AppendHeader(dst []byte, h Header) []byte {
 		dst = append(dst, h.Key[:]...)
 	}
 	return dst
+}
+
+// firstByte returns the first byte of h's encoding: FIN, RSV1-3, opcode.
+func (h Header) firstByte() byte {
+	b0 := byte(h.Opcode&0xF) | h.RSV&(RSV1|RSV2|RSV3)
+	if h.Fin {
+		b0 |= 0x80
+	}
+	return b0
 }
 
 // ParseHeader decodes the frame header at the front of b and returns it with

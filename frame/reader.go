@@ -183,6 +183,23 @@ func (r *Reader) fill() error {
 	return io.ErrNoProgress
 }
 
+// AppendBuffered appends to dst the part of the current frame's payload
+// that is buffered, unmasked, consumes it and returns the extended slice.
+// It reads nothing from the source. After NextBufferedHeader reports a
+// frame, that is the whole payload: a buffered message is copied out in
+// one step, with none of Read's handling of payload still to come.
+func (r *Reader) AppendBuffered(dst []byte) []byte {
+	n := int(min(r.remaining, int64(r.w-r.r)))
+	start := len(dst)
+	dst = append(dst, r.buf[r.r:r.r+n]...)
+	r.r += n
+	r.remaining -= int64(n)
+	if r.masked {
+		r.pos = Mask(r.key, r.pos, dst[start:])
+	}
+	return dst
+}
+
 // Read reads payload of the current frame into p, unmasking it. It returns
 // io.EOF at the end of the frame's payload.
 func (r *Reader) Read(p []byte) (int, error) {

@@ -35,6 +35,12 @@ var streamFrames = []testFrame{
 	{Header{Fin: true, Opcode: OpBinary, Masked: true, Key: [4]byte{0xde, 0xad, 0xbe, 0xef}}, bytes.Repeat([]byte{0x5a}, 70000)},
 	{Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte("x"), 300)},
 	{Header{Fin: true, Opcode: OpClose}, nil},
+	// Unmasked frames either side of the longest 7-bit length, which
+	// WriteFrame writes on its own path when they fit the buffer.
+	{Header{Opcode: OpText, RSV: RSV1}, bytes.Repeat([]byte("a"), 125)},
+	{Header{Fin: true, Opcode: OpContinuation}, bytes.Repeat([]byte("b"), 126)},
+	{Header{Fin: true, Opcode: OpBinary, RSV: RSV2 | RSV3}, []byte{0}},
+	{Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte("c"), 124)},
 }
 
 func TestReaderShortReads(t *testing.T) {
@@ -46,7 +52,8 @@ func TestReaderShortReads(t *testing.T) {
 		"data+err": iotest.DataErrReader,
 	}
 	for name, wrap := range wrappers {
-		for _, bufSize := range []int{MaxHeaderSize, 64, 4096} {
+		// 127 holds a 125-byte frame exactly, and 126 just fails to.
+		for _, bufSize := range []int{MaxHeaderSize, 64, 126, 127, 4096} {
 			r, err := NewReader(wrap(bytes.NewReader(wire)), make([]byte, bufSize))
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +130,8 @@ func TestReaderBadHeader(t *testing.T) {
 }
 
 func TestWriterRoundTrip(t *testing.T) {
-	for _, bufSize := range []int{MaxHeaderSize, 64, 4096} {
+	// 127 holds a 125-byte frame exactly, and 126 just fails to.
+	for _, bufSize := range []int{MaxHeaderSize, 64, 126, 127, 4096} {
 		var out bytes.Buffer
 		w, err := NewWriter(&out, make([]byte, bufSize))
 		if err != nil {
@@ -311,3 +319,44 @@ func TestReaderNextBufferedHeader(t *testing.T) {
 type countingReader struct{ reads int }
 
 func (c *countingReader) Read([]byte) (int, error) { c.reads++; return 0, io.EOF }
+
+// AppendBuffered copies out, unmasked, only the payload already buffered,
+// and the key position carries over to the rest of the frame.
+func TestReaderAppendBuffered(t *testing.T) {
+	whole := encodeFrames([]testFrame{{Header{Fin: true, Opcode: OpText, Masked: true, Key: [4]byte{0xa1, 0xb2, 0xc3, 0xd4}}, []byte("hello, world")}})
+	const hdr = 6 // 2 bytes, then the key
+	for _, tt := range []struct {
+		name     string
+		buffered int // payload bytes buffered with the header
+	}{
+		{"none", 0},
+		{"a key's width and one", 5},
+		{"all but one", 11},
+		{"all", 12},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rest := &sliceReader{bytes.Clone(whole[hdr+tt.buffered:])}
+			var r Reader
+			r.Reset(rest, make([]byte, 64), whole[:hdr+tt.buffered])
+			// Reset keeps pending bytes in the buffer: nothing is read
+			// from rest until the header is parsed.
+			if _, err := r.NextHeader(); err != nil {
+				t.Fatal(err)
+			}
+			got := r.AppendBuffered([]byte("> "))
+			if want := "> " + "hello, world"[:tt.buffered]; string(got) != want {
+				t.Fatalf("AppendBuffered = %q, want %q", got, want)
+			}
+			if r.Remaining() != int64(12-tt.buffered) || len(rest.b) != 12-tt.buffered {
+				t.Fatalf("remaining %d, source left %d; want %d for both", r.Remaining(), len(rest.b), 12-tt.buffered)
+			}
+			tail, err := io.ReadAll(&r)
+			if err != nil || string(got[2:])+string(tail) != "hello, world" {
+				t.Fatalf("the rest read %q, %v", tail, err)
+			}
+			if again := r.AppendBuffered(nil); len(again) != 0 {
+				t.Fatalf("AppendBuffered after the frame = %q, want nothing", again)
+			}
+		})
+	}
+}

@@ -76,6 +76,16 @@ func (w *Writer) Buffered() int { return w.n }
 // WriteFrame writes one frame: h with its Length set to len(payload), then
 // the payload, masked with h.Key when h.Masked.
 func (w *Writer) WriteFrame(h Header, payload []byte) error {
+	if n := len(payload); n <= 125 && !h.Masked && len(w.buf)-w.n >= 2+n {
+		// The common frame of a server's small message: unmasked, its
+		// length in the 2-byte header, room for all of it. (A detached
+		// writer has no room and goes on below.)
+		b := w.buf[w.n : w.n+2+n]
+		b[0], b[1] = h.firstByte(), byte(n)
+		copy(b[2:], payload)
+		w.n += 2 + n
+		return nil
+	}
 	if w.buf == nil {
 		return ErrNoBuffer
 	}
