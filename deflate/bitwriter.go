@@ -64,6 +64,17 @@ func (w *bitWriter) maybeFlush() {
 	}
 }
 
+// handOff is maybeFlush for a caller that keeps the output slice in a
+// local variable: it takes the slice and returns the one to go on with.
+func (w *bitWriter) handOff(out []byte) []byte {
+	if w.dst == nil || len(out) < flushSize {
+		return out
+	}
+	w.out = out
+	w.flush()
+	return w.out
+}
+
 // flush writes out to dst (streaming writers only).
 func (w *bitWriter) flush() {
 	if w.dst == nil || len(w.out) == 0 {

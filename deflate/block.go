@@ -1,6 +1,7 @@
 package deflate
 
 import (
+	"encoding/binary"
 	"io"
 	"math"
 	"sync"
@@ -325,51 +326,87 @@ func (e *encScratch) writeDynamicHeader() {
 }
 
 // writeTokens writes the symbols of the block and its end-of-block code.
+//
+// The bit buffer lives in local variables for the whole loop, which the
+// compiler keeps in registers; writing each symbol through the bitWriter
+// would load and store it every time. Literals are written in pairs: with
+// fewer than 32 bits pending, two codes of at most 15 bits still fit the
+// 64-bit buffer before it is emptied. Output goes to the destination every
+// 2 KiB of literals and after every match, as maybeFlush does, so a long
+// run does not grow the output buffer.
 func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, litLens []uint8, distCodes []uint16, distLens []uint8) {
 	w := &e.bw
-	litCodes = litCodes[:256+30]
-	litLens = litLens[:256+30]
+	bits, nbits, out := w.bits, w.nbits, w.out
+	lc := (*[numLitLen]uint16)(litCodes)
+	ll := (*[numLitLen]uint8)(litLens)
+	dc := (*[numDist]uint16)(distCodes)
+	dl := (*[numDist]uint8)(distLens)
 	pos := 0
-	for _, t := range toks {
-		var n int
-		if t&tokLitRun != 0 {
-			n = int(t &^ tokLitRun)
-		} else {
+	for i := 0; ; i++ {
+		// The literals before token i, or after the last one.
+		var t uint32
+		n := len(src) - pos
+		if i < len(toks) {
+			t = toks[i]
 			n = int(t >> tokLitShift)
+			if t&tokLitRun != 0 {
+				n = int(t &^ tokLitRun)
+			}
 		}
-		e.writeLiterals(src[pos:pos+n], litCodes, litLens)
+		lits := src[pos : pos+n]
 		pos += n
+		for len(lits) > 0 {
+			chunk := lits[:min(len(lits), 2048)]
+			lits = lits[len(chunk):]
+			for ; len(chunk) >= 2; chunk = chunk[2:] {
+				b0, b1 := chunk[0], chunk[1]
+				bits |= uint64(lc[b0]) << nbits
+				nbits += uint(ll[b0])
+				bits |= uint64(lc[b1]) << nbits
+				nbits += uint(ll[b1])
+				bits, nbits, out = drain32(bits, nbits, out)
+			}
+			if len(chunk) == 1 {
+				bits |= uint64(lc[chunk[0]]) << nbits
+				nbits += uint(ll[chunk[0]])
+			}
+			bits, nbits, out = drain32(bits, nbits, out)
+			out = w.handOff(out)
+		}
+		if i == len(toks) {
+			break
+		}
 		if t&tokLitRun != 0 {
 			continue
 		}
 		l := (t >> tokLenShift) & 0xff
-		lc := lengthCode[l]
-		sym := 257 + int(lc)
-		w.writeBits(uint64(litCodes[sym])|uint64(l+3-uint32(lengthBase[lc]))<<litLens[sym], uint(litLens[sym])+uint(lengthExtra[lc]))
+		code := lengthCode[l]
+		sym := 257 + int(code)
+		bits |= (uint64(lc[sym]) | uint64(l+3-uint32(lengthBase[code]))<<ll[sym]) << nbits
+		nbits += uint(ll[sym]) + uint(lengthExtra[code])
+		bits, nbits, out = drain32(bits, nbits, out)
 		off := t & tokDistMask
-		dc := distCode(off)
-		w.writeBits(uint64(distCodes[dc])|uint64(off+1-uint32(distBase[dc]))<<distLens[dc], uint(distLens[dc])+uint(distExtra[dc]))
+		code = uint8(distCode(off))
+		bits |= (uint64(dc[code]) | uint64(off+1-uint32(distBase[code]))<<dl[code]) << nbits
+		nbits += uint(dl[code]) + uint(distExtra[code])
+		bits, nbits, out = drain32(bits, nbits, out)
 		pos += int(l) + 3
-		w.maybeFlush()
+		out = w.handOff(out)
 	}
-	e.writeLiterals(src[pos:], litCodes, litLens)
-	w.writeBits(uint64(litCodes[endOfBlock]), uint(litLens[endOfBlock]))
+	w.bits, w.nbits, w.out = bits, nbits, out
+	w.writeBits(uint64(lc[endOfBlock]), uint(ll[endOfBlock]))
 	w.maybeFlush()
 }
 
-// writeLiterals writes the literal codes of lits, handing output to the
-// destination every 2 KiB of input so that a long run does not grow the
-// output buffer.
-func (e *encScratch) writeLiterals(lits []byte, litCodes []uint16, litLens []uint8) {
-	w := &e.bw
-	for len(lits) > 0 {
-		chunk := lits[:min(len(lits), 2048)]
-		lits = lits[len(chunk):]
-		for _, b := range chunk {
-			w.writeBits(uint64(litCodes[b]), uint(litLens[b]))
-		}
-		w.maybeFlush()
+// drain32 moves 32 bits from the bit buffer to out when it holds that
+// many.
+func drain32(bits uint64, nbits uint, out []byte) (uint64, uint, []byte) {
+	if nbits >= 32 {
+		out = binary.LittleEndian.AppendUint32(out, uint32(bits))
+		bits >>= 32
+		nbits -= 32
 	}
+	return bits, nbits, out
 }
 
 // log2Q16 holds log2(i) in 16.16 fixed point for i in 0..incompressSample.
