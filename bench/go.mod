@@ -8,6 +8,7 @@ require (
 	github.com/coder/websocket v1.8.14
 	github.com/gobwas/ws v1.5.0
 	github.com/gorilla/websocket v1.5.3
+	github.com/klauspost/compress v1.17.9
 	github.com/lxzan/gws v1.8.9
 	github.com/rfc6455/ws v0.0.0-00010101000000-000000000000
 	golang.org/x/sys v0.49.0
@@ -16,6 +17,5 @@ require (
 require (
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
-	github.com/klauspost/compress v1.17.9 // indirect
 	golang.org/x/net v0.62.0 // indirect
 )
