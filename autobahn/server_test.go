@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/rfc6455/ws/autobahn/engine"
 	"github.com/rfc6455/ws/autobahn/report"
 )
 
@@ -27,6 +29,18 @@ func fetch(t *testing.T, url string) []string {
 	return msgs
 }
 
+// awaitResult waits up to 10 seconds for the result of case id run by
+// agent. The server records a result when its side of the connection is
+// gone (as the original does), which can be just after the testee has
+// seen the connection end and returned.
+func awaitResult(srv *Server, agent, id string) *engine.Result {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if r := srv.Results.Get(agent, id); r != nil || time.Now().After(deadline) {
+			return r
+		}
+	}
+}
+
 // The control endpoints answer as the original's do, so existing testee
 // clients work unchanged.
 func TestFuzzingServerEndpoints(t *testing.T) {
@@ -44,6 +58,7 @@ func TestFuzzingServerEndpoints(t *testing.T) {
 	if err := runTestee(base+"/runCase?case=1&agent=good", testee{}); err != nil {
 		t.Logf("runCase: %v", err)
 	}
+	awaitResult(srv, "good", "1.1.1")
 	got = fetch(t, base+"/getCaseStatus?case=1&agent=good")
 	var status map[string]string
 	if len(got) != 1 || json.Unmarshal([]byte(got[0]), &status) != nil || status["behavior"] != "OK" {
@@ -51,7 +66,7 @@ func TestFuzzingServerEndpoints(t *testing.T) {
 	}
 	// casetuple names a case by its ID.
 	runTestee(base+"/runCase?casetuple=2.1&agent=good", testee{})
-	if r := srv.Results.Get("good", "2.1"); r == nil || r.Behavior != "OK" || r.Case != 2 {
+	if r := awaitResult(srv, "good", "2.1"); r == nil || r.Behavior != "OK" || r.Case != 2 {
 		t.Errorf("casetuple run: %+v", r)
 	}
 	fetch(t, base+"/updateReports?agent=good")
