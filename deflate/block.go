@@ -51,9 +51,9 @@ type encScratch struct {
 	litFreq   [numLitLen]uint32
 	distFreq  [numDist]uint32
 	litLens   [numLitLen]uint8
-	distLens  [numDist]uint8
+	distLens  [32]uint8 // numDist in use; 32 so that any 5-bit symbol indexes it
 	litCodes  [numLitLen]uint16
-	distCodes [numDist]uint16
+	distCodes [32]uint16 // as distLens
 
 	clFreq  [numCodeLen]uint32
 	clLens  [numCodeLen]uint8
@@ -219,7 +219,7 @@ func (e *encScratch) buildDynamic() uint64 {
 		defer func() { e.distFreq[0] = 0 }()
 	}
 	e.huff.buildLengths(e.litFreq[:], e.litLens[:], maxCodeBits)
-	e.huff.buildLengths(e.distFreq[:], e.distLens[:], maxCodeBits)
+	e.huff.buildLengths(e.distFreq[:], e.distLens[:numDist], maxCodeBits)
 
 	hlit := numLitLen
 	for hlit > 257 && e.litLens[hlit-1] == 0 {
@@ -301,7 +301,7 @@ func (e *encScratch) runLengthCode(lens []uint8) {
 // §3.2.7) built by buildDynamic.
 func (e *encScratch) writeDynamicHeader() {
 	canonicalCodes(e.litLens[:], e.litCodes[:])
-	canonicalCodes(e.distLens[:], e.distCodes[:])
+	canonicalCodes(e.distLens[:numDist], e.distCodes[:numDist])
 	canonicalCodes(e.clLens[:], e.clCodes[:])
 	hlit, hdist, hclen := e.hlit, e.hdist, e.hclen
 	w := &e.bw
@@ -334,13 +334,18 @@ func (e *encScratch) writeDynamicHeader() {
 // 64-bit buffer before it is emptied. Output goes to the destination every
 // 2 KiB of literals and after every match, as maybeFlush does, so a long
 // run does not grow the output buffer.
+//
+// The extra bits of a length or distance are its low bits: every base
+// minus 3 (lengths) or minus 1 (distances) is a multiple of 2^extra (RFC
+// 1951 §3.2.5), so no base is looked up. Shift counts are masked to 63,
+// which spares the compiler's code for counts of 64 and more.
 func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, litLens []uint8, distCodes []uint16, distLens []uint8) {
 	w := &e.bw
 	bits, nbits, out := w.bits, w.nbits, w.out
 	lc := (*[numLitLen]uint16)(litCodes)
 	ll := (*[numLitLen]uint8)(litLens)
-	dc := (*[numDist]uint16)(distCodes)
-	dl := (*[numDist]uint8)(distLens)
+	dc := (*[32]uint16)(distCodes)
+	dl := (*[32]uint8)(distLens)
 	pos := 0
 	for i := 0; ; i++ {
 		// The literals before token i, or after the last one.
@@ -353,25 +358,27 @@ func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, l
 				n = int(t &^ tokLitRun)
 			}
 		}
-		lits := src[pos : pos+n]
-		pos += n
-		for len(lits) > 0 {
-			chunk := lits[:min(len(lits), 2048)]
-			lits = lits[len(chunk):]
-			for ; len(chunk) >= 2; chunk = chunk[2:] {
-				b0, b1 := chunk[0], chunk[1]
-				bits |= uint64(lc[b0]) << nbits
-				nbits += uint(ll[b0])
-				bits |= uint64(lc[b1]) << nbits
-				nbits += uint(ll[b1])
+		if n > 0 {
+			lits := src[pos : pos+n]
+			pos += n
+			for len(lits) > 0 {
+				chunk := lits[:min(len(lits), 2048)]
+				lits = lits[len(chunk):]
+				for ; len(chunk) >= 2; chunk = chunk[2:] {
+					b0, b1 := chunk[0], chunk[1]
+					bits |= uint64(lc[b0]) << (nbits & 63)
+					nbits += uint(ll[b0])
+					bits |= uint64(lc[b1]) << (nbits & 63)
+					nbits += uint(ll[b1])
+					bits, nbits, out = drain32(bits, nbits, out)
+				}
+				if len(chunk) == 1 {
+					bits |= uint64(lc[chunk[0]]) << (nbits & 63)
+					nbits += uint(ll[chunk[0]])
+				}
 				bits, nbits, out = drain32(bits, nbits, out)
+				out = w.handOff(out)
 			}
-			if len(chunk) == 1 {
-				bits |= uint64(lc[chunk[0]]) << nbits
-				nbits += uint(ll[chunk[0]])
-			}
-			bits, nbits, out = drain32(bits, nbits, out)
-			out = w.handOff(out)
 		}
 		if i == len(toks) {
 			break
@@ -379,16 +386,20 @@ func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, l
 		if t&tokLitRun != 0 {
 			continue
 		}
-		l := (t >> tokLenShift) & 0xff
-		code := lengthCode[l]
-		sym := 257 + int(code)
-		bits |= (uint64(lc[sym]) | uint64(l+3-uint32(lengthBase[code]))<<ll[sym]) << nbits
-		nbits += uint(ll[sym]) + uint(lengthExtra[code])
+		l := t >> tokLenShift & 0xff
+		ce := lengthCodeExtra[l]
+		sym := 257 + int(ce&0xff)
+		xb := uint(ce >> 8 & 0xff)
+		cl := uint(ll[sym])
+		bits |= (uint64(lc[sym]) | uint64(l&(ce>>16))<<(cl&63)) << (nbits & 63)
+		nbits += cl + xb
 		bits, nbits, out = drain32(bits, nbits, out)
 		off := t & tokDistMask
-		code = uint8(distCode(off))
-		bits |= (uint64(dc[code]) | uint64(off+1-uint32(distBase[code]))<<dl[code]) << nbits
-		nbits += uint(dl[code]) + uint(distExtra[code])
+		code := distCode(off) & 31
+		xb = uint(distExtraBits[code])
+		cl = uint(dl[code])
+		bits |= (uint64(dc[code]) | uint64(off&(1<<(xb&31)-1))<<(cl&63)) << (nbits & 63)
+		nbits += cl + xb
 		bits, nbits, out = drain32(bits, nbits, out)
 		pos += int(l) + 3
 		out = w.handOff(out)

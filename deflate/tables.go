@@ -56,6 +56,24 @@ var lengthCode = func() (t [256]uint8) {
 	return t
 }()
 
+// lengthCodeExtra maps a match length minus 3 to its length symbol minus
+// 257 (bits 0-7), that symbol's number of extra bits (8-15) and the mask
+// of those bits (16-23).
+var lengthCodeExtra = func() (t [256]uint32) {
+	for l, code := range lengthCode {
+		x := uint32(lengthExtra[code])
+		t[l] = uint32(code) | x<<8 | (1<<x-1)<<16
+	}
+	return t
+}()
+
+// distExtraBits is distExtra padded to 32 entries, so that a distance
+// symbol masked to 5 bits indexes it without a bounds check.
+var distExtraBits = func() (t [32]uint8) {
+	copy(t[:], distExtra[:])
+	return t
+}()
+
 // distCode returns the distance symbol of a distance minus one.
 func distCode(off uint32) uint32 {
 	if off < 4 {

@@ -2,6 +2,12 @@ package frame
 
 import "encoding/binary"
 
+// maskWideMin is the payload length from which Mask hands the bulk of the
+// bytes to maskWide (the AVX2 loop on amd64); below it the call costs more
+// than it saves, which the short payloads of chat traffic would pay on
+// every message.
+const maskWideMin = 64
+
 // Mask XORs p in place with the masking key (RFC 6455 §5.3), starting at
 // byte pos of the key (0-3), and returns the key position for the byte that
 // follows p. Masking and unmasking are the same operation, so a payload can
@@ -25,7 +31,9 @@ func Mask(key [4]byte, pos int, p []byte) int {
 		pos = (pos + 1) & 3
 	}
 	key32 := binary.LittleEndian.Uint32(key[:])
-	p = maskWide(key32, p)
+	if len(p) >= maskWideMin {
+		p = maskWide(key32, p)
+	}
 	if len(p) >= 8 {
 		k32 := uint64(key32)
 		k := k32 | k32<<32

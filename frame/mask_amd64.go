@@ -2,10 +2,6 @@
 
 package frame
 
-// maskAVX2Threshold is the payload length from which Mask hands the bulk of
-// the bytes to the AVX2 loop; below it the call costs more than it saves.
-const maskAVX2Threshold = 64
-
 // useAVX2 reports whether the CPU and the operating system support AVX2
 // (the OS must save the YMM registers: OSXSAVE and XCR0 bits 1 and 2).
 // Tests clear it to run the pure-Go loop on the same machine.
@@ -31,7 +27,7 @@ func detectAVX2() bool {
 // maskWide masks the longest prefix of p whose length is a multiple of 32
 // with the key already in word order (pos 0), and returns the rest of p.
 func maskWide(key32 uint32, p []byte) []byte {
-	if !useAVX2 || len(p) < maskAVX2Threshold {
+	if !useAVX2 || len(p) < maskWideMin {
 		return p
 	}
 	n := len(p) &^ 31
