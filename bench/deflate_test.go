@@ -110,9 +110,16 @@ func BenchmarkDeflateDecompress(b *testing.B) {
 		withTail := make([][]byte, len(msgs))
 		for i, m := range msgs {
 			var out bytes.Buffer
-			w, _ := stdflate.NewWriter(&out, stdflate.BestSpeed)
-			w.Write(m)
-			w.Flush() // ends with 00 00 ff ff
+			w, err := stdflate.NewWriter(&out, stdflate.BestSpeed)
+			if err == nil {
+				_, err = w.Write(m)
+			}
+			if err == nil {
+				err = w.Flush() // ends with 00 00 ff ff
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
 			withTail[i] = out.Bytes()
 		}
 		run := func(name string, decompress func(k int, dst []byte) error) {
