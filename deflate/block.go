@@ -396,7 +396,7 @@ func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, l
 		bits, nbits, out = drain32(bits, nbits, out)
 		off := t & tokDistMask
 		code := distCode(off) & 31
-		xb = uint(distExtraBits[code])
+		xb = uint(distExtra[code])
 		cl = uint(dl[code])
 		bits |= (uint64(dc[code]) | uint64(off&(1<<(xb&31)-1))<<(cl&63)) << (nbits & 63)
 		nbits += cl + xb

@@ -28,13 +28,15 @@ var lengthExtra = [29]uint8{
 }
 
 // distBase and distExtra give the base distance and the number of extra
-// bits of distance symbols 0..29 (RFC 1951 §3.2.5).
+// bits of distance symbols 0..29 (RFC 1951 §3.2.5). distExtra has two
+// more entries, 0, for the symbols 30 and 31 that never occur, so that a
+// symbol masked to 5 bits indexes it without a bounds check.
 var distBase = [30]uint16{
 	1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
 	257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577,
 }
 
-var distExtra = [30]uint8{
+var distExtra = [32]uint8{
 	0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
 	7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
 }
@@ -64,13 +66,6 @@ var lengthCodeExtra = func() (t [256]uint32) {
 		x := uint32(lengthExtra[code])
 		t[l] = uint32(code) | x<<8 | (1<<x-1)<<16
 	}
-	return t
-}()
-
-// distExtraBits is distExtra padded to 32 entries, so that a distance
-// symbol masked to 5 bits indexes it without a bounds check.
-var distExtraBits = func() (t [32]uint8) {
-	copy(t[:], distExtra[:])
 	return t
 }()
 
