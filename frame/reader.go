@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 )
@@ -190,10 +191,28 @@ func (r *Reader) fill() error {
 // one step, with none of Read's handling of payload still to come.
 func (r *Reader) AppendBuffered(dst []byte) []byte {
 	n := int(min(r.remaining, int64(r.w-r.r)))
-	start := len(dst)
-	dst = append(dst, r.buf[r.r:r.r+n]...)
+	src := r.buf[r.r : r.r+n]
 	r.r += n
 	r.remaining -= int64(n)
+	if r.masked && n < maskWideMin && r.pos == 0 && cap(dst)-len(dst) >= n {
+		// A short payload, the usual case of chat traffic: unmasked
+		// as it is copied, in one pass and without calls.
+		out := dst[len(dst) : len(dst)+n]
+		out = out[:len(src)] // equal lengths, which spares the loops bounds checks
+		k32 := binary.LittleEndian.Uint32(r.key[:])
+		k := uint64(k32) | uint64(k32)<<32
+		i := 0
+		for ; i < len(src)-7; i += 8 {
+			binary.LittleEndian.PutUint64(out[i:], binary.LittleEndian.Uint64(src[i:])^k)
+		}
+		for ; i < len(src); i++ {
+			out[i] = src[i] ^ byte(k32>>(8*(i&3)))
+		}
+		r.pos = n & 3
+		return dst[:len(dst)+n]
+	}
+	start := len(dst)
+	dst = append(dst, src...)
 	if r.masked {
 		r.pos = Mask(r.key, r.pos, dst[start:])
 	}

@@ -35,12 +35,15 @@ var streamFrames = []testFrame{
 	{Header{Fin: true, Opcode: OpBinary, Masked: true, Key: [4]byte{0xde, 0xad, 0xbe, 0xef}}, bytes.Repeat([]byte{0x5a}, 70000)},
 	{Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte("x"), 300)},
 	{Header{Fin: true, Opcode: OpClose}, nil},
-	// Unmasked frames either side of the longest 7-bit length, which
-	// WriteFrame writes on its own path when they fit the buffer.
+	// Unmasked frames either side of the longest 7-bit and 16-bit
+	// lengths: WriteFrame writes those up to 65535 bytes on its own path
+	// when they fit the buffer with 4 bytes of header.
 	{Header{Opcode: OpText, RSV: RSV1}, bytes.Repeat([]byte("a"), 125)},
-	{Header{Fin: true, Opcode: OpContinuation}, bytes.Repeat([]byte("b"), 126)},
+	{Header{Opcode: OpContinuation, RSV: RSV1}, bytes.Repeat([]byte("b"), 126)},
+	{Header{Fin: true, Opcode: OpContinuation}, bytes.Repeat([]byte("d"), 65535)},
 	{Header{Fin: true, Opcode: OpBinary, RSV: RSV2 | RSV3}, []byte{0}},
 	{Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte("c"), 124)},
+	{Header{Fin: true, Opcode: OpBinary}, bytes.Repeat([]byte("e"), 65536)},
 }
 
 func TestReaderShortReads(t *testing.T) {
@@ -130,8 +133,11 @@ func TestReaderBadHeader(t *testing.T) {
 }
 
 func TestWriterRoundTrip(t *testing.T) {
-	// 127 holds a 125-byte frame exactly, and 126 just fails to.
-	for _, bufSize := range []int{MaxHeaderSize, 64, 126, 127, 4096} {
+	// WriteFrame's own path for unmasked frames needs room for the frame
+	// with a 4-byte header: 129 has it for a 125-byte payload and 128 just
+	// misses it; 130 has it for 126 bytes, 65539 for 65535, and 65538 just
+	// misses that.
+	for _, bufSize := range []int{MaxHeaderSize, 64, 126, 127, 128, 129, 130, 4096, 65538, 65539, 1 << 17} {
 		var out bytes.Buffer
 		w, err := NewWriter(&out, make([]byte, bufSize))
 		if err != nil {
@@ -358,5 +364,60 @@ func TestReaderAppendBuffered(t *testing.T) {
 				t.Fatalf("AppendBuffered after the frame = %q, want nothing", again)
 			}
 		})
+	}
+}
+
+// AppendBuffered unmasks short payloads while it copies them, when the
+// frame's key starts at position 0 and dst has room, and otherwise copies
+// and then masks. Every length around those paths' edges (the 8-byte
+// words, maskWideMin, the 2-byte length limit) must give the bytes the
+// definition gives, whatever dst's room and however much of the payload a
+// Read took first.
+func TestReaderAppendBufferedLengths(t *testing.T) {
+	key := [4]byte{0x9e, 0x37, 0x79, 0xb9}
+	for n := 0; n <= 140; n++ {
+		payload := make([]byte, n)
+		for i := range payload {
+			payload[i] = byte(i*31 + 7)
+		}
+		for _, masked := range []bool{true, false} {
+			whole := encodeFrames([]testFrame{{Header{Fin: true, Opcode: OpBinary, Masked: masked, Key: key}, payload}})
+			for _, read := range []int{0, 1, 2, 3, 4} {
+				if read > n {
+					continue
+				}
+				for _, room := range []string{"nil", "exact", "short", "spare"} {
+					var r Reader
+					r.Reset(&sliceReader{}, make([]byte, 256), whole)
+					if _, err := r.NextHeader(); err != nil {
+						t.Fatal(err)
+					}
+					first := make([]byte, read)
+					if _, err := io.ReadFull(&r, first); err != nil {
+						t.Fatal(err)
+					}
+					var dst []byte
+					switch room {
+					case "exact":
+						dst = make([]byte, 3, 3+n-read)
+					case "short":
+						dst = make([]byte, 3, 3+max(n-read-1, 0))
+					case "spare":
+						dst = make([]byte, 3, 3+n+64)
+					}
+					prefix := bytes.Clone(dst)
+					got := r.AppendBuffered(dst)
+					if !bytes.Equal(got[:len(prefix)], prefix) {
+						t.Fatalf("n %d masked %v read %d room %s: AppendBuffered changed dst's bytes", n, masked, read, room)
+					}
+					if !bytes.Equal(append(first, got[len(prefix):]...), payload) {
+						t.Fatalf("n %d masked %v read %d room %s: payload differs", n, masked, read, room)
+					}
+					if r.Remaining() != 0 {
+						t.Fatalf("n %d: remaining %d after AppendBuffered", n, r.Remaining())
+					}
+				}
+			}
+		}
 	}
 }

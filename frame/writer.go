@@ -76,14 +76,20 @@ func (w *Writer) Buffered() int { return w.n }
 // WriteFrame writes one frame: h with its Length set to len(payload), then
 // the payload, masked with h.Key when h.Masked.
 func (w *Writer) WriteFrame(h Header, payload []byte) error {
-	if n := len(payload); n <= 125 && !h.Masked && len(w.buf)-w.n >= 2+n {
-		// The common frame of a server's small message: unmasked, its
-		// length in the 2-byte header, room for all of it. (A detached
+	if n := len(payload); n <= 0xFFFF && !h.Masked && len(w.buf)-w.n >= 4+n {
+		// The common frame of a server's message: unmasked, its length
+		// in the 2- or 4-byte header, room for all of it. (A detached
 		// writer has no room and goes on below.)
-		b := w.buf[w.n : w.n+2+n]
-		b[0], b[1] = h.firstByte(), byte(n)
-		copy(b[2:], payload)
-		w.n += 2 + n
+		b := w.buf[w.n:]
+		b[0] = h.firstByte()
+		hl := 2
+		if n <= 125 {
+			b[1] = byte(n)
+		} else {
+			b[1], b[2], b[3] = 126, byte(n>>8), byte(n)
+			hl = 4
+		}
+		w.n += hl + copy(b[hl:], payload)
 		return nil
 	}
 	if w.buf == nil {
