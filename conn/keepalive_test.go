@@ -98,7 +98,7 @@ func TestReceiveRules(t *testing.T) {
 		var err error
 		for _, h := range tt.frames {
 			var k frameKind
-			if k, err = r.check(h); err != nil {
+			if k, err = r.check(&h); err != nil {
 				break
 			}
 			kinds = append(kinds, k)

@@ -36,7 +36,7 @@ const (
 
 // check validates h against the rules and the sequencing state and advances
 // the state. It returns the kind of frame h starts.
-func (r *receiveRules) check(h frame.Header) (frameKind, error) {
+func (r *receiveRules) check(h *frame.Header) (frameKind, error) {
 	if err := h.Check(r.server, r.rsv); err != nil {
 		return 0, err
 	}

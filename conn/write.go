@@ -168,6 +168,13 @@ func (c *Conn) WriteMessage(ctx context.Context, typ MessageType, p []byte) erro
 		c.unlockWriterAndWire()
 		return err
 	}
+	return c.writeMessageLocking(ctx, typ, p)
+}
+
+// writeMessageLocking is WriteMessage for a message that waits for the
+// locks, is compressed or is fragmented. It is apart so that the common
+// case above pays nothing for its deferred unlock.
+func (c *Conn) writeMessageLocking(ctx context.Context, typ MessageType, p []byte) error {
 	if err := c.lockWriter(ctx); err != nil {
 		return err
 	}
