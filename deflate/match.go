@@ -81,14 +81,34 @@ func (m *matcher) parse(buf []byte, base uint32, s, emit, end int, toks []uint32
 		cand := table[h&uint32(len(table)-1)]
 		table[h&uint32(len(table)-1)] = uint16(pos)
 		d := int(uint16(pos - uint32(cand)))
-		if d == 0 || d > window || d > s || load32(buf, s-d) != cv {
+		// A candidate is used if 1 <= d <= min(window, s), which puts it
+		// within this stream's window and inside the buffer's history.
+		if uint(d-1) >= uint(min(window, s)) || load32(buf, s-d) != cv {
 			// Step faster through input that does not match, so that
 			// incompressible data is skimmed.
 			s += skip >> 5
 			skip += skip >> 5
 			continue
 		}
-		l := 4 + matchLen(buf[s-d+4:], buf[s+4:min(len(buf), s+maxMatch)])
+		// Extend the match past its first 4 bytes, 8 at a time. This is
+		// matchLen written out: a call here would make the compiler save
+		// and reload the loop's many live variables around it.
+		a, b, bEnd := s-d+4, s+4, min(len(buf), s+maxMatch)
+		for b < bEnd {
+			if b+8 > bEnd {
+				if buf[a] != buf[b] {
+					break
+				}
+				a, b = a+1, b+1
+				continue
+			}
+			if x := load64(buf, a) ^ load64(buf, b); x != 0 {
+				b += bits.TrailingZeros64(x) >> 3
+				break
+			}
+			a, b = a+8, b+8
+		}
+		l := b - s
 		lits := s - emit
 		if lits > maxTokLits {
 			toks = append(toks, tokLitRun|uint32(lits))
@@ -96,7 +116,7 @@ func (m *matcher) parse(buf []byte, base uint32, s, emit, end int, toks []uint32
 		}
 		toks = append(toks, uint32(lits)<<tokLitShift|uint32(l-3)<<tokLenShift|uint32(d-1))
 		matched += l
-		s += l
+		s = b
 		emit = s
 		skip = 32
 		// Index a position inside the match, so that repeats of the
