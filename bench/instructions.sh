@@ -21,7 +21,7 @@ trap 'rm -rf "$dir"' EXIT
 cd "$(dirname "$0")"
 go test -c -o "$dir/bench.test" .
 count() { # benchmark ops -> instructions of the whole run
-	GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+	GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 		"$dir/bench.test" -test.run '^$' -test.bench "$1" -test.benchtime "$2x" 2>&1 |
 		awk '/Collected/ {print $4}'
 }
