@@ -1,6 +1,7 @@
 package deflate
 
 import (
+	"encoding/binary"
 	"errors"
 	"io"
 	"sync"
@@ -391,7 +392,23 @@ func (d *Decompressor) huffman(stop int64) error {
 			}
 			bits, nbits = b>>db, nbits-(n+lb+dn+db)
 			k := int(min(int64(length), stop-wr))
-			wr = copyMatch(ring, mask, wr, dist, k)
+			if w, r := int(wr&mask), int(wr&mask)-dist; 4 <= k && k <= 16 && dist >= 8 && r >= 0 && w+k <= len(ring) {
+				// A short match that does not wrap around the window,
+				// the usual kind: two moves of 8 (or 4) bytes that
+				// overlap in the middle cover it, without a call. With
+				// dist >= 8, every byte the second move reads lies
+				// before w or among those the first move wrote.
+				if k >= 8 {
+					binary.LittleEndian.PutUint64(ring[w:], load64(ring, r))
+					binary.LittleEndian.PutUint64(ring[w+k-8:], load64(ring, r+k-8))
+				} else {
+					binary.LittleEndian.PutUint32(ring[w:], load32(ring, r))
+					binary.LittleEndian.PutUint32(ring[w+k-4:], load32(ring, r+k-4))
+				}
+				wr += int64(k)
+			} else {
+				wr = copyMatch(ring, mask, wr, dist, k)
+			}
 			if k < length {
 				f.bits, f.nbits, f.inPos, d.wr = bits, nbits, pos, wr
 				f.copyLen, f.copyDist = length-k, dist

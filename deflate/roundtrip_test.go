@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"testing/iotest"
 )
@@ -390,3 +391,39 @@ type errWriter struct{ err error }
 func (w errWriter) Write([]byte) (int, error) { return 0, w.err }
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
+
+// TestShortMatches decodes streams full of matches of 3 to 20 bytes at
+// distances 1 to 40, with an 8-bit window, so that many of them end at,
+// start at or cross the end of the 256-byte window ring: the decoder
+// copies short matches that do not wrap with two word moves and hands
+// the rest to its general copy. The stream comes from compress/flate at
+// its best level, which takes every match it finds.
+func TestShortMatches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var data []byte
+	for len(data) < 20000 {
+		if len(data) < 40 || rng.IntN(3) == 0 {
+			data = append(data, byte(rng.IntN(256)))
+			continue
+		}
+		dist, n := 1+rng.IntN(40), 3+rng.IntN(18)
+		for range n {
+			data = append(data, data[len(data)-dist])
+		}
+	}
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression)
+	var msgs, payloads [][]byte
+	for m := range slices.Chunk(data, 200) {
+		// flate's window is 32 KiB; with an 8-bit window on our side the
+		// stream must stay within 256 bytes, so each message starts over.
+		buf.Reset()
+		w.Reset(&buf)
+		w.Write(m)
+		w.Flush()
+		msgs = append(msgs, m)
+		payloads = append(payloads, bytes.Clone(bytes.TrimSuffix(buf.Bytes(), syncTail[:])))
+	}
+	got := decompressAll(t, NewDecompressor(8, false), payloads, rand.New(rand.NewPCG(8, 8)))
+	equalMessages(t, "short matches, 8-bit window", got, msgs)
+}
