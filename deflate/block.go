@@ -178,27 +178,29 @@ func (e *encScratch) histogram(src []byte, toks []uint32) (extra uint64) {
 	clear(e.litFreq[:])
 	clear(e.distFreq[:])
 	lit := &e.litFreq
+	dist := &e.distFreq
 	pos := 0
 	for _, t := range toks {
+		n := int(t >> tokLitShift)
 		if t&tokLitRun != 0 {
-			n := int(t &^ tokLitRun)
+			n = int(t &^ tokLitRun)
+		}
+		if n > 0 {
 			for _, b := range src[pos : pos+n] {
 				lit[b]++
 			}
 			pos += n
+		}
+		if t&tokLitRun != 0 {
 			continue
 		}
-		n := int(t >> tokLitShift)
-		for _, b := range src[pos : pos+n] {
-			lit[b]++
-		}
 		l := (t >> tokLenShift) & 0xff
-		lc := lengthCode[l]
-		lit[257+int(lc)]++
-		dc := distCode(t & tokDistMask)
-		e.distFreq[dc]++
-		extra += uint64(lengthExtra[lc]) + uint64(distExtra[dc])
-		pos += n + int(l) + 3
+		ce := lengthCodeExtra[l]
+		lit[257+int(ce&0xff)]++
+		dc := distCode(t&tokDistMask) & 31
+		dist[dc]++
+		extra += uint64(ce>>8&0xff) + uint64(distExtra[dc])
+		pos += int(l) + 3
 	}
 	for _, b := range src[pos:] {
 		lit[b]++
