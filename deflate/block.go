@@ -116,7 +116,13 @@ func (e *encScratch) writeBlock(src []byte, toks []uint32, matched int) {
 		e.writeStored(src)
 		return
 	}
-	extra := e.histogram(src, toks)
+	extra, tail := e.histogram(src, toks)
+	if tail < len(src) {
+		// The literals after the last token get a token of their own,
+		// so that writeTokens has nothing to do after its loop. The
+		// list has room: the parser leaves two entries spare.
+		toks = append(toks, tokLitRun|uint32(len(src)-tail))
+	}
 
 	stored := storedBits(e.bw.nbits, len(src))
 	fixed := 3 + extra
@@ -173,8 +179,9 @@ func (e *encScratch) writeStored(src []byte) {
 }
 
 // histogram counts the symbols of the block and returns the number of
-// extra bits its length and distance codes need.
-func (e *encScratch) histogram(src []byte, toks []uint32) (extra uint64) {
+// extra bits its length and distance codes need, and where the literals
+// after the last token start.
+func (e *encScratch) histogram(src []byte, toks []uint32) (extra uint64, tail int) {
 	clear(e.litFreq[:])
 	clear(e.distFreq[:])
 	lit := &e.litFreq
@@ -206,7 +213,7 @@ func (e *encScratch) histogram(src []byte, toks []uint32) (extra uint64) {
 		lit[b]++
 	}
 	lit[endOfBlock] = 1
-	return extra
+	return extra, pos
 }
 
 // buildDynamic computes the code lengths of the dynamic Huffman codes for
@@ -349,16 +356,10 @@ func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, l
 	dc := (*[32]uint16)(distCodes)
 	dl := (*[32]uint8)(distLens)
 	pos := 0
-	for i := 0; ; i++ {
-		// The literals before token i, or after the last one.
-		var t uint32
-		n := len(src) - pos
-		if i < len(toks) {
-			t = toks[i]
-			n = int(t >> tokLitShift)
-			if t&tokLitRun != 0 {
-				n = int(t &^ tokLitRun)
-			}
+	for _, t := range toks {
+		n := int(t >> tokLitShift)
+		if t&tokLitRun != 0 {
+			n = int(t &^ tokLitRun)
 		}
 		if n > 0 {
 			lits := src[pos : pos+n]
@@ -381,9 +382,6 @@ func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, l
 				bits, nbits, out = drain32(bits, nbits, out)
 				out = w.handOff(out)
 			}
-		}
-		if i == len(toks) {
-			break
 		}
 		if t&tokLitRun != 0 {
 			continue
