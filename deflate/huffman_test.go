@@ -236,7 +236,7 @@ func TestCanonicalCodesRFC1951Example(t *testing.T) {
 
 func TestCodeTables(t *testing.T) {
 	for l := 3; l <= maxMatch; l++ {
-		c := lengthCode[l-3]
+		c := lengthCodeExtra[l-3] & 0xff
 		if base := int(lengthBase[c]); l < base || l >= base+1<<lengthExtra[c] && c != 28 {
 			t.Fatalf("length %d -> code %d (base %d, %d extra bits)", l, c, base, lengthExtra[c])
 		}

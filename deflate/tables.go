@@ -45,28 +45,18 @@ var distExtra = [32]uint8{
 // alphabet are sent in a dynamic block header (RFC 1951 §3.2.7).
 var codeLenOrder = [numCodeLen]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
 
-// lengthCode maps a match length minus 3 to its length symbol minus 257.
-var lengthCode = func() (t [256]uint8) {
-	for code := range lengthBase {
-		lo := int(lengthBase[code]) - 3
-		hi := lo + 1<<lengthExtra[code]
-		for l := lo; l < hi && l < 256; l++ {
-			t[l] = uint8(code)
-		}
-	}
-	t[255] = 28 // length 258 has its own symbol, 285
-	return t
-}()
-
 // lengthCodeExtra maps a match length minus 3 to its length symbol minus
 // 257 (bits 0-7), that symbol's number of extra bits (8-15) and the mask
 // of those bits (16-23).
 var lengthCodeExtra = func() (t [256]uint32) {
-	for l, code := range lengthCode {
+	for code := range lengthBase {
 		x := uint32(lengthExtra[code])
-		t[l] = uint32(code) | x<<8 | (1<<x-1)<<16
+		lo := int(lengthBase[code]) - 3
+		for l := lo; l < lo+1<<x && l < 256; l++ {
+			t[l] = uint32(code) | x<<8 | (1<<x-1)<<16
+		}
 	}
-	return t
+	return t // the last symbol, 285 (length 258), overwrites 284's top entry
 }()
 
 // distCode returns the distance symbol of a distance minus one.

@@ -7,9 +7,9 @@ import "testing"
 // with the tables of RFC 1951 §3.2.5 for every length and distance.
 func TestExtraBitsAreLowBits(t *testing.T) {
 	for l := range 256 {
-		code := lengthCode[l]
 		ce := lengthCodeExtra[l]
-		if int(ce&0xff) != int(code) || uint8(ce>>8) != lengthExtra[code] || ce>>16 != 1<<lengthExtra[code]-1 {
+		code := ce & 0xff
+		if code >= uint32(len(lengthExtra)) || uint8(ce>>8) != lengthExtra[code] || ce>>16 != 1<<lengthExtra[code]-1 {
 			t.Fatalf("length %d: lengthCodeExtra %#x, want code %d, %d extra bits and their mask", l+3, ce, code, lengthExtra[code])
 		}
 		want := l + 3 - int(lengthBase[code])
