@@ -115,7 +115,7 @@ func TestReport(t *testing.T) {
 		"### 16 B × 1 conns × depth 16\n", "| gobwas | 2950 (2900–3000) | 2.81× |", "## Where ours loses", "charts/throughput-16.svg",
 		"| 100 | ours |", "## Compression on (permessage-deflate)", "### 1 KiB × 1 conns × depth 16, text, compressed",
 		"charts/throughput-deflate-1024.svg", "`permessage-deflate; server_no_context_takeover; client_no_context_takeover`",
-		"| gobwas | 2950 (2900–3000) | 2.81× | 102 µs | 0.21× | 0.25 | 0.25 | 300 |", "| 100% | 260 B for 1 KiB |",
+		"| gobwas | 2950 (2900–3000) | 2.81× | 102 µs (100–103) | 0.21× | 0.25 | 0.25 | 300 |", "| 100% | 260 B for 1 KiB |",
 	} {
 		wantContains(t, "report", string(md), want)
 	}
@@ -155,9 +155,9 @@ func TestLossesFromMeasurements(t *testing.T) {
 	res.writeLosses(func(format string, a ...any) { fmt.Fprintf(&b, format, a...) })
 	got := b.String()
 	for _, want := range []string{
-		"- 16 B × 1 conns × depth 1: gobwas (2.81× our msgs/s, 0.21× our CPU/msg). Per message: ours 1.00 writes, 0.25 reads, 477 µs CPU; gobwas 0.25 writes, 0.25 reads, 102 µs CPU.",
+		"- 16 B × 1 conns × depth 1: gobwas (2.81× our msgs/s in every run, 0.21× our CPU/msg in every run). Per message: ours 1.00 writes, 0.25 reads, 477 µs CPU; gobwas 0.25 writes, 0.25 reads, 102 µs CPU.",
 		"- 1 KiB × 1 conns × depth 16, text, compressed: gobwas",
-		"Against the fastest peer of each of these 3 scenarios, our server made more write system calls per message in 3, more read system calls per message in 0, and used more CPU per message in 3.",
+		"Against the fastest peer of each of these 3 scenarios, our server made more write system calls per message in 3, more read system calls per message in 0, and used more CPU per message in 3. A peer's margin held in every run (its worst run beat our best) in 3 of them; in 0 only the medians differ",
 		"CPU profiles at the end",
 		"- N = 100: ours 20.0 KiB per connection; gobwas 5.0 KiB.",
 		"- N = 100, compression on: ours 50.0 KiB per connection; gobwas 10.0 KiB.",
@@ -182,6 +182,42 @@ func TestLossesFromMeasurements(t *testing.T) {
 	res.writeLosses(func(format string, a ...any) { fmt.Fprintf(&b, format, a...) })
 	if got := b.String(); !strings.Contains(got, "no peer beat ours") || strings.Contains(got, "N = 100") {
 		t.Errorf("ours winning:\n%s", got)
+	}
+}
+
+// TestLossesNoise checks that a loss says whether it held in every run or
+// only in the medians, and says neither for single runs (-quick).
+func TestLossesNoise(t *testing.T) {
+	res := fixture(t.TempDir())
+	run := func(msgs float64, cpu time.Duration) *benchRun {
+		return &benchRun{rep: &load.Report{Seconds: 1, Messages: uint64(msgs), MsgsPerSec: msgs, ClientCPUUtil: 0.9}, serverCPU: cpu}
+	}
+	sc := scenario{16, 1, 16, false}
+	// Medians 1150 and 1350 msgs/s, 442 and 372 µs per message; ranges
+	// 1000–1300 and 1250–1450, 385–500 and 345–400: both overlap.
+	res.closed[sc] = map[string][]*benchRun{
+		"ours":   {run(1000, 500*time.Millisecond), run(1300, 500*time.Millisecond)},
+		"gobwas": {run(1250, 500*time.Millisecond), run(1450, 500*time.Millisecond)},
+	}
+	line, _, firm, ok := res.loss(sc)
+	if !ok || firm || !strings.Contains(line, "gobwas (1.17× our msgs/s, ranges overlap, 0.84× our CPU/msg, ranges overlap)") {
+		t.Errorf("overlapping runs: firm=%t ok=%t\n%s", firm, ok, line)
+	}
+	var b strings.Builder
+	res.writeLosses(func(format string, a ...any) { fmt.Fprintf(&b, format, a...) })
+	wantContains(t, "losses", b.String(), "in 2 of them; in 1 only the medians differ by that much")
+
+	// One run each: no claim either way.
+	res.closed[sc] = map[string][]*benchRun{"ours": {run(1000, 500*time.Millisecond)}, "gobwas": {run(1450, 300*time.Millisecond)}}
+	res.o.repeats = 1
+	line, _, firm, ok = res.loss(sc)
+	if !ok || firm || strings.Contains(line, "every run") || strings.Contains(line, "overlap") || !strings.Contains(line, "gobwas (1.45× our msgs/s, 0.41× our CPU/msg)") {
+		t.Errorf("single runs: firm=%t ok=%t\n%s", firm, ok, line)
+	}
+	b.Reset()
+	res.writeLosses(func(format string, a ...any) { fmt.Fprintf(&b, format, a...) })
+	if strings.Contains(b.String(), "its worst run beat our best") {
+		t.Errorf("one run per library: the summary counts margins held in every run:\n%s", b.String())
 	}
 }
 

@@ -58,6 +58,7 @@ type summary struct {
 	msgsMin, msgsMed     float64
 	msgsMax              float64
 	cpuPerMsg            float64 // µs, median
+	cpuMin, cpuMax       float64 // µs, over the runs
 	readsPerMsg          float64 // median
 	writesPerMsg         float64
 	outPerMsg            float64 // bytes the server wrote per message, median
@@ -121,6 +122,10 @@ func summarize(runs []*benchRun) (summary, bool) {
 		}
 	}
 	s.msgsMin, s.msgsMax, s.msgsMed = slices.Min(msgs), slices.Max(msgs), median(msgs)
+	s.cpuMin, s.cpuMax = math.NaN(), math.NaN()
+	if len(cpu) > 0 {
+		s.cpuMin, s.cpuMax = slices.Min(cpu), slices.Max(cpu)
+	}
 	s.cpuPerMsg, s.readsPerMsg, s.writesPerMsg, s.outPerMsg = median(cpu), median(rd), median(wr), median(out)
 	s.p50, s.p99, s.p999, s.pmax = median(p50), median(p99), median(p999), median(pmax)
 	s.serverUtil = median(util)
@@ -451,7 +456,7 @@ func (r *results) writeTable(p func(string, ...any), sc scenario, libs map[strin
 		extra, extraSep = " bytes out/msg |", "---|"
 	}
 	p("### %s\n\n", sc)
-	p("| library | msgs/s median (min–max) | vs ours | server CPU/msg | vs ours | reads/msg | writes/msg |%s p50 | p99 | p99.9 | server busy | wsbench CPU | TCP retrans | errors |\n", extra)
+	p("| library | msgs/s median (min–max) | vs ours | server CPU/msg median (min–max) | vs ours | reads/msg | writes/msg |%s p50 | p99 | p99.9 | server busy | wsbench CPU | TCP retrans | errors |\n", extra)
 	p("|---|---|---|---|---|---|---|%s---|---|---|---|---|---|---|\n", extraSep)
 	for _, lib := range r.o.libs {
 		s, ok := summarize(libs[lib])
@@ -474,8 +479,8 @@ func (r *results) writeTable(p func(string, ...any), sc scenario, libs map[strin
 		if sc.compress {
 			out = " " + num(s.outPerMsg) + " |"
 		}
-		p("| %s | %s (%s–%s) | %s | %s µs | %s | %s | %s |%s %s | %s | %s | %.0f%% | %.0f%%%s | %d | %d |\n", lib, num(s.msgsMed), num(s.msgsMin), num(s.msgsMax), rm,
-			num(s.cpuPerMsg), rc, num(s.readsPerMsg), num(s.writesPerMsg), out, us(s.p50), us(s.p99), us(s.p999), 100*s.serverUtil, 100*s.clientUtil, warn, s.retrans, s.errors)
+		p("| %s | %s (%s–%s) | %s | %s µs (%s–%s) | %s | %s | %s |%s %s | %s | %s | %.0f%% | %.0f%%%s | %d | %d |\n", lib, num(s.msgsMed), num(s.msgsMin), num(s.msgsMax), rm,
+			num(s.cpuPerMsg), num(s.cpuMin), num(s.cpuMax), rc, num(s.readsPerMsg), num(s.writesPerMsg), out, us(s.p50), us(s.p99), us(s.p999), 100*s.serverUtil, 100*s.clientUtil, warn, s.retrans, s.errors)
 	}
 	p("\n")
 }
@@ -555,14 +560,18 @@ func trimProfile(s string) string {
 func (r *results) writeLosses(p func(string, ...any)) {
 	var lines []string
 	var more [3]int // losing scenarios where ours had more writes, reads, CPU per message than the fastest winner
+	everyRun := 0   // losing scenarios where a peer's margin held in every run
 	for _, compress := range []bool{false, true} {
 		for _, size := range r.o.sizesOf(compress) {
 			for _, sc := range r.o.scenarios(size, compress) {
-				l, m, ok := r.loss(sc)
+				l, m, firm, ok := r.loss(sc)
 				if !ok {
 					continue
 				}
 				lines = append(lines, l)
+				if firm {
+					everyRun++
+				}
 				for i := range more {
 					more[i] += m[i]
 				}
@@ -578,6 +587,9 @@ func (r *results) writeLosses(p func(string, ...any)) {
 			p("%s\n", l)
 		}
 		p("\nAgainst the fastest peer of each of these %d scenarios, our server made more write system calls per message in %d, more read system calls per message in %d, and used more CPU per message in %d.", len(lines), more[0], more[1], more[2])
+		if r.o.repeats > 1 {
+			p(" A peer's margin held in every run (its worst run beat our best) in %d of them; in %d only the medians differ by that much and the runs' min–max ranges overlap.", everyRun, len(lines)-everyRun)
+		}
 		if len(r.profiles) > 0 {
 			p(" Where that CPU goes is in the CPU profiles at the end.")
 		}
@@ -621,14 +633,27 @@ func (r *results) writeLosses(p func(string, ...any)) {
 }
 
 // loss describes scenario sc if a peer beat ours in it: one line with the
-// ratios and the per-message figures, and whether ours made more writes,
-// more reads and used more CPU per message than the fastest of the peers
-// that beat it.
-func (r *results) loss(sc scenario) (line string, more [3]int, ok bool) {
+// ratios and the per-message figures, whether ours made more writes, more
+// reads and used more CPU per message than the fastest of the peers that
+// beat it, and whether a margin held in every run (firm) rather than only
+// in the medians. Each margin says which: with the noise of a shared
+// machine, a median 5% apart can come from runs whose ranges overlap.
+func (r *results) loss(sc scenario) (line string, more [3]int, firm, ok bool) {
 	libs := r.closed[sc]
 	ours, ok := summarize(libs["ours"])
 	if !ok {
-		return "", more, false
+		return "", more, false, false
+	}
+	// spread qualifies a margin when both sides ran more than once.
+	spread := func(s summary, held bool) string {
+		switch {
+		case s.n < 2 || ours.n < 2:
+			return ""
+		case held:
+			firm = true
+			return " in every run"
+		}
+		return ", ranges overlap"
 	}
 	figures := func(name string, s summary) string {
 		return fmt.Sprintf("%s %s writes, %s reads, %s µs CPU", name, num(s.writesPerMsg), num(s.readsPerMsg), num(s.cpuPerMsg))
@@ -643,10 +668,10 @@ func (r *results) loss(sc scenario) (line string, more [3]int, ok bool) {
 		}
 		var why []string
 		if s.msgsMed > 1.05*ours.msgsMed {
-			why = append(why, fmt.Sprintf("%.2f× our msgs/s", s.msgsMed/ours.msgsMed))
+			why = append(why, fmt.Sprintf("%.2f× our msgs/s%s", s.msgsMed/ours.msgsMed, spread(s, s.msgsMin > ours.msgsMax)))
 		}
 		if s.cpuPerMsg < ours.cpuPerMsg/1.05 {
-			why = append(why, fmt.Sprintf("%.2f× our CPU/msg", s.cpuPerMsg/ours.cpuPerMsg))
+			why = append(why, fmt.Sprintf("%.2f× our CPU/msg%s", s.cpuPerMsg/ours.cpuPerMsg, spread(s, s.cpuMax < ours.cpuMin)))
 		}
 		if len(why) == 0 {
 			continue
@@ -658,7 +683,7 @@ func (r *results) loss(sc scenario) (line string, more [3]int, ok bool) {
 		}
 	}
 	if !found {
-		return "", more, false
+		return "", more, false, false
 	}
 	for i, d := range [3][2]float64{{ours.writesPerMsg, best.writesPerMsg}, {ours.readsPerMsg, best.readsPerMsg}, {ours.cpuPerMsg, best.cpuPerMsg}} {
 		if d[0] > d[1] {
@@ -669,7 +694,7 @@ func (r *results) loss(sc scenario) (line string, more [3]int, ok bool) {
 	if ours.serverUtil < 0.5 && ours.clientUtil < 0.5 {
 		line += fmt.Sprintf(" *Inconclusive*: during our run our server was %.0f%% busy and wsbench %.0f%%, neither saturated, with %d TCP retransmissions machine-wide in the window. Re-run before drawing conclusions.", 100*ours.serverUtil, 100*ours.clientUtil, ours.retrans)
 	}
-	return line, more, true
+	return line, more, firm, true
 }
 
 // writeRates renders the fixed-rate latency runs.
