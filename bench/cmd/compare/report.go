@@ -644,7 +644,8 @@ func (r *results) loss(sc scenario) (line string, more [3]int, firm, ok bool) {
 	if !ok {
 		return "", more, false, false
 	}
-	// spread qualifies a margin when both sides ran more than once.
+	// spread qualifies a margin when both sides ran more than once, and
+	// records in firm a margin that held in every run.
 	spread := func(s summary, held bool) string {
 		switch {
 		case s.n < 2 || ours.n < 2:
