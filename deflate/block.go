@@ -38,6 +38,18 @@ const (
 	minDynamicBlock = 32
 )
 
+// tokLits returns the number of literals token t covers: those before its
+// match, or a literal run's count. The second value overwrites the first,
+// which compiles to a conditional move; with an early return instead the
+// compressed 64 KiB echo took 0.9% more instructions.
+func tokLits(t uint32) int {
+	n := int(t >> tokLitShift)
+	if t&tokLitRun != 0 {
+		n = int(t &^ tokLitRun)
+	}
+	return n
+}
+
 // encScratch is an encoder's per-message working space: the current
 // block's tokens, the output buffer and everything needed to build and
 // write Huffman codes (about 25 KiB). Encoders take one from scratchPool
@@ -188,11 +200,7 @@ func (e *encScratch) histogram(src []byte, toks []uint32) (extra uint64, tail in
 	dist := &e.distFreq
 	pos := 0
 	for _, t := range toks {
-		n := int(t >> tokLitShift)
-		if t&tokLitRun != 0 {
-			n = int(t &^ tokLitRun)
-		}
-		if n > 0 {
+		if n := tokLits(t); n > 0 {
 			for _, b := range src[pos : pos+n] {
 				lit[b]++
 			}
@@ -357,11 +365,7 @@ func (e *encScratch) writeTokens(src []byte, toks []uint32, litCodes []uint16, l
 	dl := (*[32]uint8)(distLens)
 	pos := 0
 	for _, t := range toks {
-		n := int(t >> tokLitShift)
-		if t&tokLitRun != 0 {
-			n = int(t &^ tokLitRun)
-		}
-		if n > 0 {
+		if n := tokLits(t); n > 0 {
 			lits := src[pos : pos+n]
 			pos += n
 			for len(lits) > 0 {
