@@ -40,9 +40,15 @@ import (
 // objects, varies by a few bytes. The takeover budgets are checked on
 // both; the 1 KiB of the no-takeover case, which is about what is
 // retained, is checked on HeapAlloc, and HeapInuse is reported.
+//
+// Two more cases keep context takeover but set
+// conn.Options.ReleaseCompressionAfter and measure after ten quiet
+// periods: then an endpoint keeps only the window for decompressing its
+// peer's messages, and a server that also answered
+// client_no_context_takeover keeps neither window.
 func TestCompressionMemoryPerConnection(t *testing.T) {
 	if testing.Short() {
-		t.Skip("opens 7,000 loopback connections")
+		t.Skip("opens 11,000 loopback connections")
 	}
 	if raceBuild() {
 		t.Skip("heap figures are not meaningful under the race detector")
@@ -52,7 +58,7 @@ func TestCompressionMemoryPerConnection(t *testing.T) {
 	// A first round warms up what the runtime keeps once allocated, such
 	// as the descriptors of exited goroutines, so that no measurement
 	// pays for it.
-	heapPerConnection(t, n, nil, nil, "")
+	heapPerConnection(t, n, nil, nil, "", 0)
 	cases := []struct {
 		name     string
 		srv      deflate.ServerOptions
@@ -60,19 +66,32 @@ func TestCompressionMemoryPerConnection(t *testing.T) {
 		answer   string
 		budget   float64 // bytes per endpoint
 		takeover bool
+		release  time.Duration // conn.Options.ReleaseCompressionAfter
 	}{
 		{"context takeover, W=15", deflate.ServerOptions{}, deflate.ClientOptions{},
-			"permessage-deflate", 2<<15 + 16<<10, true},
+			"permessage-deflate", 2<<15 + 16<<10, true, 0},
 		{"context takeover, W=12", deflate.ServerOptions{}, deflate.ClientOptions{ServerMaxWindowBits: 12, ClientMaxWindowBits: 12},
-			"permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", 2<<12 + 16<<10, true},
+			"permessage-deflate; server_max_window_bits=12; client_max_window_bits=12", 2<<12 + 16<<10, true, 0},
 		{"no context takeover", deflate.ServerOptions{ServerNoContextTakeover: true, ClientNoContextTakeover: true}, deflate.ClientOptions{},
-			"permessage-deflate; server_no_context_takeover; client_no_context_takeover", 1 << 10, false},
+			"permessage-deflate; server_no_context_takeover; client_no_context_takeover", 1 << 10, false, 0},
+		// Idle for ten periods: each endpoint has given back its
+		// compression window and table and keeps only the window for
+		// decompressing its peer's messages (32 KiB at W=15), which it
+		// cannot drop: the peer may refer to it.
+		{"takeover, idle release", deflate.ServerOptions{}, deflate.ClientOptions{},
+			"permessage-deflate", 1<<15 + 3<<10, true, 50 * time.Millisecond},
+		// As a server usually wants it: our answer also asks the client
+		// not to take over its context, so once quiet, a server endpoint
+		// keeps neither window; the client keeps only its decompression
+		// window.
+		{"server-side idle release", deflate.ServerOptions{ClientNoContextTakeover: true}, deflate.ClientOptions{},
+			"permessage-deflate; client_no_context_takeover", 1<<14 + 3<<10, true, 50 * time.Millisecond},
 	}
 	var base heapGrowth
 	for _, tc := range cases {
 		// Each case gets its own baseline, measured just before it.
-		base = heapPerConnection(t, n, nil, nil, "")
-		got := heapPerConnection(t, n, &tc.srv, &tc.cli, tc.answer)
+		base = heapPerConnection(t, n, nil, nil, "", 0)
+		got := heapPerConnection(t, n, &tc.srv, &tc.cli, tc.answer, tc.release)
 		inuse := (got.inuse - base.inuse) / 2
 		alloc := (got.alloc - base.alloc) / 2
 		t.Logf("%-22s per endpoint: HeapInuse %6.0f B (%4.1f KiB), HeapAlloc %6.0f B (%4.1f KiB); budget %4.1f KiB",
@@ -113,13 +132,14 @@ type heapGrowth struct{ inuse, alloc float64 }
 // growth of HeapInuse and HeapAlloc per connection (client and server
 // endpoint together) with all of them open and idle. answer is the
 // Sec-WebSocket-Extensions response every connection must get.
-func heapPerConnection(t *testing.T, n int, srv *deflate.ServerOptions, cli *deflate.ClientOptions, answer string) heapGrowth {
+func heapPerConnection(t *testing.T, n int, srv *deflate.ServerOptions, cli *deflate.ClientOptions, answer string, release time.Duration) heapGrowth {
 	t.Helper()
 	// echo.Handler's way (the handler returns, a goroutine serves the
 	// Conn), with the goroutines counted: each measurement must start
 	// after the previous one's server connections are gone.
 	var loops sync.WaitGroup
-	sopts := &server.AcceptOptions{Compression: srv}
+	copts := &conn.Options{ReleaseCompressionAfter: release}
+	sopts := &server.AcceptOptions{Compression: srv, Conn: copts}
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := server.Accept(w, r, sopts)
 		if err != nil {
@@ -135,7 +155,7 @@ func heapPerConnection(t *testing.T, n int, srv *deflate.ServerOptions, cli *def
 		loops.Wait()
 	}()
 	url := "ws" + strings.TrimPrefix(s.URL, "http")
-	opts := &client.DialOptions{Proxy: client.NoProxy, Compression: cli}
+	opts := &client.DialOptions{Proxy: client.NoProxy, Compression: cli, Conn: copts}
 	msgs := chatLines(4)
 	ctx := context.Background()
 	conns := make([]*conn.Conn, 0, n)
@@ -167,6 +187,9 @@ func heapPerConnection(t *testing.T, n int, srv *deflate.ServerOptions, cli *def
 				t.Fatalf("echo: %q, %v", buf, err)
 			}
 		}
+	}
+	if release > 0 {
+		time.Sleep(10 * release) // the release comes one to two periods after the last message
 	}
 	// Two collections: the first frees the garbage and moves what the
 	// pools hold to their victim caches, the second frees those.
@@ -215,8 +238,8 @@ func TestIdleMemoryPerConnection(t *testing.T) {
 		t.Skip("heap figures are not meaningful under the race detector")
 	}
 	const n, budget = 1000, 7 << 10
-	heapPerConnection(t, n, nil, nil, "") // warm-up, as in TestCompressionMemoryPerConnection
-	got := heapPerConnection(t, n, nil, nil, "")
+	heapPerConnection(t, n, nil, nil, "", 0) // warm-up, as in TestCompressionMemoryPerConnection
+	got := heapPerConnection(t, n, nil, nil, "", 0)
 	t.Logf("per idle connection (both endpoints): HeapAlloc %.0f B (%.1f KiB), HeapInuse %.0f B; budget %d B",
 		got.alloc, got.alloc/1024, got.inuse, budget)
 	if got.alloc > budget {

@@ -148,6 +148,7 @@ func (c *Conn) endRead(err error) {
 // on the closed channel instead.
 func (c *Conn) tryEndWrite() {
 	if c.wlocks.tryLock(lockMessage) {
+		c.stopIdleRelease()
 		c.extHalfDone()
 	}
 }

@@ -123,6 +123,23 @@ type Options struct {
 	// call. Pings are answered automatically either way (RFC 6455 §5.5.2).
 	OnPing func(payload []byte)
 	OnPong func(payload []byte)
+
+	// ReleaseCompressionAfter, when positive, gives back what the
+	// negotiated extension keeps between the messages it compresses once
+	// the Conn has compressed none for that long; the check runs once per
+	// period, so the release comes between one and two periods after the
+	// last compressed message. With permessage-deflate and context
+	// takeover on our side, that is the sliding window and hash table:
+	// 40 KiB per connection at the default 15 window bits, 13 KiB at 12.
+	// The next message is compressed without reference to earlier ones,
+	// which the peer decodes like any other (RFC 7692 lets a compressor
+	// refer back to earlier messages but never requires it), so it comes
+	// out larger; the messages after it refer back again. It suits a
+	// server holding many compressed connections that are quiet for
+	// long stretches. A window kept for decompressing the peer's messages
+	// (context takeover on the peer's side) is not affected: the peer's
+	// next message may refer to it.
+	ReleaseCompressionAfter time.Duration
 }
 
 // Setup describes one connection after its opening handshake.
@@ -196,13 +213,13 @@ func (e *CloseError) Unwrap() error { return e.err }
 // use SetReadDeadline and SetWriteDeadline instead.
 type Conn struct {
 	nc      net.Conn
-	role    Role
 	opts    Options
 	subprot string
 	ext     Extension
 
 	// Read side, owned by whoever holds the read lock.
 	readLock readLock
+	role     Role // here, where it fills readLock's padding (TestConnSize)
 	fr       frame.Reader
 	rules    receiveRules
 	msg      messageReader
@@ -213,11 +230,10 @@ type Conn struct {
 		h      frame.Header
 		n      int // payload bytes read so far
 	}
-	readErr   error   // sticky failure of the read side
-	readEnded bool    // the read side has given up the extension
-	rbuf      *[]byte // pooled backing of fr's buffer; nil while none is held
-	rpool     *sync.Pool
-	raw       rawReader // waits for input without a buffer (buffers.go)
+	readErr error   // sticky failure of the read side
+	rbuf    *[]byte // pooled backing of fr's buffer; nil while none is held
+	rpool   *sync.Pool
+	raw     rawReader // waits for input without a buffer (buffers.go)
 
 	// Write side.
 	wlocks   writeLocks // the message lock and the wire lock (locks.go)
@@ -245,9 +261,11 @@ type Conn struct {
 	closeSent atomic.Bool // our close frame is on the wire (or failed); set under closeMu
 	// flushArmed says the flush timer is running; under the wire lock.
 	// isClosed is set before closed is closed: a writer checks it after
-	// every message, and an atomic load costs less than a select. (Both
-	// here, beside closeSent, where they cost no padding: see TestConnSize.)
+	// every message, and an atomic load costs less than a select. (These
+	// and readEnded are here, beside closeSent, where they cost no
+	// padding: see TestConnSize.)
 	flushArmed bool
+	readEnded  bool // the read side has given up the extension; under the read lock
 	isClosed   atomic.Bool
 	peerClose  *CloseError   // the peer's close frame, once received
 	gotClose   chan struct{} // closed when the peer's close frame arrives; made by peerClosed
@@ -263,6 +281,7 @@ type Conn struct {
 
 	pings     pingWaiters
 	keepAlive *keepAlive
+	idle      *idleRelease // Options.ReleaseCompressionAfter (idlerelease.go); under the message lock
 }
 
 // New returns a Conn that speaks WebSocket over nc after the opening

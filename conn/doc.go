@@ -43,7 +43,9 @@
 // A message larger than the buffers is not copied into them: the read limit
 // (Options.ReadLimit, 32 MiB by default) is checked on each frame's declared
 // length before anything is read, so a peer cannot make the Conn allocate
-// more than the limit.
+// more than the limit. With permessage-deflate and context takeover, the
+// compression window is the largest thing a quiet connection holds;
+// Options.ReleaseCompressionAfter gives it back after a quiet period.
 //
 // # Extensions
 //

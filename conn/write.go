@@ -341,8 +341,11 @@ func (m *messageWriter) Close() error {
 		return ErrWriterClosed
 	}
 	err := m.err
-	if m.enc != nil && err == nil {
-		err = m.enc.Close()
+	if m.enc != nil {
+		if err == nil {
+			err = m.enc.Close()
+		}
+		m.c.noteEncoded()
 	}
 	if err == nil {
 		err = m.flushFrame(true)

@@ -84,6 +84,17 @@ func (s *Session) EncodePrepared(dst, msg []byte) []byte {
 	return AppendCompressed(dst, msg, s.cfg.CompressWindowBits, s.cfg.Level)
 }
 
+// ReleaseIdle gives back what the Session keeps between the messages it
+// compresses: with context takeover on our side, the window and hash
+// table (40 KiB at 15 window bits). The next message is compressed
+// without reference to earlier ones, which the peer decodes as usual
+// (RFC 7692 allows a compressor to refer back but never requires it);
+// later messages refer back again. The window for decompressing the
+// peer's messages stays: the peer may refer to it. A Conn calls
+// ReleaseIdle between messages when conn.Options.ReleaseCompressionAfter
+// is set.
+func (s *Session) ReleaseIdle() { s.comp.Release() }
+
 // Close releases the Session's windows and pooled state.
 func (s *Session) Close() error {
 	s.comp.Release()

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
+	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -99,4 +101,55 @@ func ExampleServe() {
 	// welcome to /lobby
 	// closed by the server: normal closure
 	// context canceled
+}
+
+// A server pushing compressed updates to many mostly quiet connections:
+// context takeover keeps each update small, and a connection that has sent
+// nothing for a while gives its compression window back. Answering
+// client_no_context_takeover as well means a quiet connection keeps no
+// window for the client's messages either.
+func ExampleAccept_compression() {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := server.Accept(w, r, &server.AcceptOptions{
+			Compression: &deflate.ServerOptions{ClientNoContextTakeover: true},
+			Conn:        &conn.Options{ReleaseCompressionAfter: 30 * time.Second},
+		})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := context.Background()
+		for i := range 3 {
+			update := fmt.Sprintf(`{"ticker":"ACME","price":%d.25,"volume":1200}`, 100+i)
+			if err := c.WriteMessage(ctx, conn.Text, []byte(update)); err != nil {
+				return
+			}
+		}
+		c.Close(conn.StatusNormalClosure, "")
+	})
+	s := httptest.NewServer(handler)
+	defer s.Close()
+
+	ctx := context.Background()
+	c, resp, err := client.Dial(ctx, "ws"+strings.TrimPrefix(s.URL, "http"), &client.DialOptions{
+		Compression: &deflate.ClientOptions{},
+		Proxy:       client.NoProxy,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+	fmt.Println(resp.Header.Get("Sec-WebSocket-Extensions"))
+	for {
+		_, msg, err := c.ReadMessage(ctx, nil)
+		if err != nil {
+			break
+		}
+		fmt.Println(string(msg))
+	}
+	// Output:
+	// permessage-deflate; client_no_context_takeover
+	// {"ticker":"ACME","price":100.25,"volume":1200}
+	// {"ticker":"ACME","price":101.25,"volume":1200}
+	// {"ticker":"ACME","price":102.25,"volume":1200}
 }
