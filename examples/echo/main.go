@@ -24,7 +24,9 @@
 // "permessage-deflate; client_max_window_bits". With -no-context-takeover
 // as well, the server compresses each message on its own and keeps no
 // compression window per connection (about 40 KiB less each), at a cost
-// in the compression of small messages.
+// in the compression of small messages. With -release-compression D as
+// well, a connection keeps its window while it sends messages and gives it
+// back once it has sent none for D.
 package main
 
 import (
@@ -61,11 +63,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	compress := fs.Bool("compress", false, "negotiate permessage-deflate (RFC 7692): accept offers as a server, offer it as a client")
 	raw := fs.Bool("raw", false, "serve with server.Serve straight on the listener instead of net/http (less memory per connection)")
 	noTakeover := fs.Bool("no-context-takeover", false, "with -compress, as a server: compress each message on its own (server_no_context_takeover), keeping no compression window per connection")
+	release := fs.Duration("release-compression", 0, "with -compress: give a connection's compression window back once it has compressed nothing for this long (conn.Options.ReleaseCompressionAfter)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 
-	sopts, copts := options(*compress, *noTakeover)
+	sopts, copts := options(*compress, *noTakeover, *release)
 	if *clientURL != "" {
 		if err := echo.RunClient(ctx, *clientURL, copts); err != nil {
 			fmt.Fprintln(stderr, "echo:", err)
@@ -82,9 +85,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 
 // options returns the options of both roles: with compress, each
 // negotiates permessage-deflate with the deflate package's defaults, and
-// with noTakeover the server also answers server_no_context_takeover.
-func options(compress, noTakeover bool) (*server.AcceptOptions, *client.DialOptions) {
-	co := &conn.Options{}
+// with noTakeover the server also answers server_no_context_takeover, and
+// release is both roles' conn.Options.ReleaseCompressionAfter.
+func options(compress, noTakeover bool, release time.Duration) (*server.AcceptOptions, *client.DialOptions) {
+	co := &conn.Options{ReleaseCompressionAfter: release}
 	so, do := &server.AcceptOptions{Conn: co}, &client.DialOptions{Conn: co}
 	if compress {
 		so.Compression = &deflate.ServerOptions{ServerNoContextTakeover: noTakeover}

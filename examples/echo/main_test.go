@@ -25,8 +25,10 @@ func TestServeAndClient(t *testing.T) {
 	defer cancel()
 
 	// Through net/http, and with -raw through server.Serve; with
-	// compression, with and without context takeover on the server's side.
-	for _, flags := range [][]string{nil, {"-raw"}, {"-compress"}, {"-compress", "-no-context-takeover"}} {
+	// compression, with and without context takeover on the server's side,
+	// and with the window given back after quiet periods (the echo is then
+	// checked again after one).
+	for _, flags := range [][]string{nil, {"-raw"}, {"-compress"}, {"-compress", "-no-context-takeover"}, {"-compress", "-release-compression", "10ms"}} {
 		t.Run("server"+strings.Join(flags, ""), func(t *testing.T) {
 			pr, pw := io.Pipe()
 			exited := make(chan int, 1)
@@ -54,13 +56,23 @@ func TestServeAndClient(t *testing.T) {
 			if nct := strings.Contains(ext, "server_no_context_takeover"); nct != slices.Contains(flags, "-no-context-takeover") {
 				t.Errorf("server answered Sec-WebSocket-Extensions %q", ext)
 			}
-			for _, typ := range []conn.MessageType{conn.Text, conn.Binary} {
-				if err := c.WriteMessage(ctx, typ, []byte("ping "+typ.String())); err != nil {
-					t.Fatal(err)
+			rounds := 1
+			if slices.Contains(flags, "-release-compression") {
+				rounds = 3
+			}
+			for round := range rounds {
+				if round > 0 {
+					time.Sleep(50 * time.Millisecond) // quiet: the windows go
 				}
-				got, p, err := c.ReadMessage(ctx, nil)
-				if err != nil || got != typ || string(p) != "ping "+typ.String() {
-					t.Fatalf("echo: %v %q %v", got, p, err)
+				for _, typ := range []conn.MessageType{conn.Text, conn.Binary} {
+					msg := strings.Repeat("ping "+typ.String()+" ", 10)
+					if err := c.WriteMessage(ctx, typ, []byte(msg)); err != nil {
+						t.Fatal(err)
+					}
+					got, p, err := c.ReadMessage(ctx, nil)
+					if err != nil || got != typ || string(p) != msg {
+						t.Fatalf("round %d: echo: %v %q %v", round, got, p, err)
+					}
 				}
 			}
 			if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
