@@ -56,6 +56,25 @@ func send(t *testing.T, c *Conn) {
 	}
 }
 
+// sentOnce returns an idleConn with a releasingExtension that has sent
+// one message.
+func sentOnce(t *testing.T, period time.Duration) (*Conn, *releasingExtension) {
+	ext := &releasingExtension{}
+	c := idleConn(t, ext, period)
+	send(t, c)
+	return c, ext
+}
+
+// expectReleases checks, once every goroutine of the synctest bubble is
+// blocked, that ext has released want times.
+func expectReleases(t *testing.T, ext *releasingExtension, when string, want int32) {
+	t.Helper()
+	synctest.Wait()
+	if n := ext.releases.Load(); n != want {
+		t.Fatalf("%s: %d releases, want %d", when, n, want)
+	}
+}
+
 // idleArmed reports, under the message lock, whether the release timer
 // runs.
 func idleArmed(t *testing.T, c *Conn) bool {
@@ -73,33 +92,24 @@ func idleArmed(t *testing.T, c *Conn) bool {
 func TestReleaseCompressionAfterQuiet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const period = time.Second
-		ext := &releasingExtension{}
-		c := idleConn(t, ext, period)
-		expect := func(when string, want int32) {
-			t.Helper()
-			synctest.Wait()
-			if n := ext.releases.Load(); n != want {
-				t.Fatalf("%s: %d releases, want %d", when, n, want)
-			}
-		}
-		send(t, c)
+		c, ext := sentOnce(t, period)
 		time.Sleep(period + period/2)
-		expect("1.5 periods after a message", 0)
+		expectReleases(t, ext, "1.5 periods after a message", 0)
 		time.Sleep(period / 2)
-		expect("2 periods after a message", 1)
+		expectReleases(t, ext, "2 periods after a message", 1)
 		if idleArmed(t, c) {
 			t.Fatal("timer still running after the release")
 		}
 		time.Sleep(10 * period)
-		expect("10 quiet periods later", 1)
+		expectReleases(t, ext, "10 quiet periods later", 1)
 
 		for range 10 { // a message every half period
 			send(t, c)
 			time.Sleep(period / 2)
 		}
-		expect("while messages come every half period", 1)
+		expectReleases(t, ext, "while messages come every half period", 1)
 		time.Sleep(period + period/2) // 2 periods after the last message
-		expect("2 periods after the last message", 2)
+		expectReleases(t, ext, "2 periods after the last message", 2)
 	})
 }
 
@@ -126,9 +136,7 @@ func TestReleaseCompressionAfterOff(t *testing.T) {
 func TestReleaseCompressionAfterStreaming(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const period = time.Second
-		ext := &releasingExtension{}
-		c := idleConn(t, ext, period)
-		send(t, c)
+		c, ext := sentOnce(t, period)
 		w, err := c.NextWriter(context.Background(), Text)
 		if err != nil {
 			t.Fatal(err)
@@ -137,23 +145,14 @@ func TestReleaseCompressionAfterStreaming(t *testing.T) {
 			w.Write([]byte("part "))
 			time.Sleep(period / 2)
 		}
-		synctest.Wait()
-		if n := ext.releases.Load(); n != 0 {
-			t.Fatalf("%d releases while a message was being written", n)
-		}
+		expectReleases(t, ext, "while a message was being written", 0)
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(period)
-		synctest.Wait()
-		if n := ext.releases.Load(); n != 0 {
-			t.Fatalf("%d releases one period after the streamed message ended", n)
-		}
+		expectReleases(t, ext, "one period after the streamed message ended", 0)
 		time.Sleep(period)
-		synctest.Wait()
-		if n := ext.releases.Load(); n != 1 {
-			t.Fatalf("%d releases two periods after the streamed message ended, want 1", n)
-		}
+		expectReleases(t, ext, "two periods after the streamed message ended", 1)
 	})
 }
 
@@ -162,9 +161,7 @@ func TestReleaseCompressionAfterStreaming(t *testing.T) {
 func TestReleaseCompressionAfterClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const period = time.Second
-		ext := &releasingExtension{}
-		c := idleConn(t, ext, period)
-		send(t, c)
+		c, ext := sentOnce(t, period)
 		time.Sleep(period / 2)
 		c.CloseNow()
 		if c.idle.armed {
