@@ -13,7 +13,7 @@ import (
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/deflate"
-	"github.com/rfc6455/ws/handshake"
+	"github.com/rfc6455/ws/internal/echo"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -53,6 +53,15 @@ func releaseRounds(t *testing.T, count func() int64, echo func(round, i int)) [3
 	return sizes
 }
 
+// wantTakeoverBothWays checks that the handshake's answer leaves context
+// takeover on in both directions.
+func wantTakeoverBothWays(t *testing.T, resp *http.Response) {
+	t.Helper()
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "permessage-deflate" {
+		t.Fatalf("negotiated %q, want context takeover both ways", ext)
+	}
+}
+
 // checkReleased checks that the first message of each round after a
 // quiet period compressed as the first message of the connection did (a
 // fresh window), and that the second of each round referred back (about a
@@ -72,34 +81,16 @@ func checkReleased(t *testing.T, sizes [3][2]int64) {
 func TestReleaseCompressionToCoderClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	accept := &server.AcceptOptions{
-		Origin:      handshake.OriginPolicy{AllowAll: true},
+	s, wc := startCounted(t, echo.Handler(&server.AcceptOptions{
 		Compression: &deflate.ServerOptions{},
 		Conn:        &conn.Options{ReleaseCompressionAfter: releasePeriod},
-	}
-	s, wc := startCounted(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := server.Accept(w, r, accept)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		var buf []byte
-		for {
-			typ, p, err := c.ReadMessage(r.Context(), buf[:0])
-			if err != nil || c.WriteMessage(r.Context(), typ, p) != nil {
-				return
-			}
-			buf = p
-		}
 	}))
 	c, resp, err := coder.Dial(ctx, wsURL(s), &coder.DialOptions{CompressionMode: coder.CompressionContextTakeover})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "permessage-deflate" {
-		t.Fatalf("negotiated %q, want context takeover both ways", ext)
-	}
+	wantTakeoverBothWays(t, resp)
 	msg := chatMessages(1, 1000)[0]
 	sizes := releaseRounds(t, wc.out.Load, func(round, i int) {
 		if err := c.Write(ctx, coder.MessageText, msg); err != nil {
@@ -129,9 +120,7 @@ func TestReleaseCompressionToCoderServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); ext != "permessage-deflate" {
-		t.Fatalf("negotiated %q, want context takeover both ways", ext)
-	}
+	wantTakeoverBothWays(t, resp)
 	msg := chatMessages(1, 1000)[0]
 	var buf []byte
 	sizes := releaseRounds(t, wc.in.Load, func(round, i int) {
