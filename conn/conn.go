@@ -132,8 +132,8 @@ type Options struct {
 	// takeover on our side, that is the sliding window and hash table:
 	// 40 KiB per connection at the default 15 window bits, 13 KiB at 12.
 	// The next message is compressed without reference to earlier ones,
-	// which the peer decodes like any other (RFC 7692 lets a compressor
-	// refer back to earlier messages but never requires it), so it comes
+	// which the peer decodes like any other (RFC 7692 §7.1.1 lets a
+	// compressor refer back to earlier messages but never requires it), so it comes
 	// out larger; the messages after it refer back again. It suits a
 	// server holding many compressed connections that are quiet for
 	// long stretches. A window kept for decompressing the peer's messages

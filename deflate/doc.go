@@ -116,8 +116,8 @@
 // A middle way keeps context takeover while messages flow and drops the
 // compressor's share once a connection is quiet: conn.Options'
 // ReleaseCompressionAfter calls [Session.ReleaseIdle], after which the
-// next message is compressed on its own (RFC 7692 lets a compressor refer
-// to earlier messages but never obliges it to). The decompressor's window
+// next message is compressed on its own (RFC 7692 §7.1.1 lets a
+// compressor refer to earlier messages but never obliges it to). The decompressor's window
 // cannot be dropped while the peer takes over its context, since the
 // peer's next message may refer to it; a server that answers
 // client_no_context_takeover (ServerOptions.ClientNoContextTakeover) as
