@@ -83,7 +83,7 @@ func (c *Conn) rawRead(fd uintptr) bool {
 	if c.rbuf == nil {
 		c.rbuf = getBuf(c.rpool, c.opts.ReadBufferSize)
 	}
-	buf := (*c.rbuf)[:cap(*c.rbuf)]
+	buf := (*c.rbuf)[:c.fr.FillSize(cap(*c.rbuf))]
 	for {
 		n, err := syscall.Read(int(fd), buf)
 		switch {

@@ -17,7 +17,10 @@ var ErrNoBuffer = errors.New("ws: frame buffer detached")
 // Reader reads frames from an io.Reader through a fixed buffer. It reads a
 // header with NextHeader and then the payload with Read, which unmasks masked
 // payloads. Payload reads larger than the buffer go straight from the source
-// into the caller's slice, so large messages are not copied twice.
+// into the caller's slice, so large messages are not copied twice; and after
+// such a read, the next read into the buffer asks for at most
+// ReadAheadAfterLarge bytes (see FillSize), so that little of a following
+// large payload is copied twice either.
 //
 // Reader checks only the rules ParseHeader checks; the caller applies
 // Header.Check and the rules of message sequencing.
@@ -27,8 +30,29 @@ type Reader struct {
 	r, w      int   // buf[r:w] holds bytes read from src but not yet consumed
 	remaining int64 // payload bytes of the current frame not yet read
 	masked    bool
+	large     bool // the last payload read went straight into the caller's slice
 	key       [4]byte
 	pos       int // key position of the next payload byte
+}
+
+// ReadAheadAfterLarge bounds the next read into the buffer after a payload
+// read went straight into the caller's slice. Large messages tend to follow
+// each other: a full buffer read would take the next header and up to a
+// buffer's worth of the next payload, which Read then copies out, where a
+// short read takes the header and a little of the payload and the rest again
+// goes straight to the caller. Small messages after a large one cost at
+// most one read more.
+const ReadAheadAfterLarge = 2 << 10
+
+// FillSize returns how many bytes the next read into an empty buffer of n
+// bytes should ask for: n, or at most ReadAheadAfterLarge right after a
+// payload read went straight into the caller's slice. A caller that reads
+// into a detached buffer itself (see Attach) asks for that many.
+func (r *Reader) FillSize(n int) int {
+	if r.large {
+		return min(n, ReadAheadAfterLarge)
+	}
+	return n
 }
 
 // NewReader returns a Reader that reads from src through buf, which must be
@@ -85,6 +109,7 @@ func (r *Reader) Attach(buf []byte, n int) error {
 		return errors.New("ws: Reader.Attach on an attached reader or with n out of range")
 	}
 	r.buf, r.r, r.w = buf, 0, n
+	r.large = false
 	return nil
 }
 
@@ -171,8 +196,13 @@ func (r *Reader) fill() error {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
+	end := len(r.buf)
+	if r.large {
+		end = min(end, r.w+ReadAheadAfterLarge)
+		r.large = false
+	}
 	for range 100 {
-		n, err := r.src.Read(r.buf[r.w:])
+		n, err := r.src.Read(r.buf[r.w:end])
 		r.w += n
 		if n > 0 {
 			return nil
@@ -239,6 +269,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		if n == 0 {
 			return 0, unexpected(err)
 		}
+		r.large = true
 	} else {
 		if err := r.fill(); err != nil {
 			return 0, unexpected(err)

@@ -421,3 +421,81 @@ func TestReaderAppendBufferedLengths(t *testing.T) {
 		}
 	}
 }
+
+// sizeRecorder is a source that records how many bytes each Read asks for.
+type sizeRecorder struct {
+	src   io.Reader
+	asked []int
+}
+
+func (s *sizeRecorder) Read(p []byte) (int, error) {
+	s.asked = append(s.asked, len(p))
+	return s.src.Read(p)
+}
+
+// After a payload read went straight into the caller's slice, the next
+// read into the buffer asks for at most ReadAheadAfterLarge bytes; a small
+// frame keeps the full buffer; Attach starts afresh.
+func TestReaderReadAheadAfterLarge(t *testing.T) {
+	const bufSize = 4096
+	key := [4]byte{1, 2, 3, 4}
+	large := bytes.Repeat([]byte("L"), 3*bufSize)
+	small := []byte("small")
+	frames := []testFrame{
+		{Header{Fin: true, Opcode: OpBinary, Masked: true, Key: key}, large},
+		{Header{Fin: true, Opcode: OpBinary, Masked: true, Key: key}, small},
+		{Header{Fin: true, Opcode: OpBinary, Masked: true, Key: key}, large},
+		{Header{Fin: true, Opcode: OpText, Masked: true, Key: key}, large},
+	}
+	src := &sizeRecorder{src: bytes.NewReader(encodeFrames(frames))}
+	r, err := NewReader(src, make([]byte, bufSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, 4*bufSize)
+	var afterLarge []int // index in src.asked of the first read after each large payload
+	for i, f := range frames {
+		if i > 0 && len(frames[i-1].payload) > bufSize {
+			afterLarge = append(afterLarge, len(src.asked))
+		}
+		if _, err := r.NextHeader(); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		var got []byte
+		for {
+			n, err := r.Read(p)
+			got = append(got, p[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("frame %d: %v", i, err)
+			}
+		}
+		if !bytes.Equal(got, f.payload) {
+			t.Fatalf("frame %d: payload of %d bytes differs", i, len(got))
+		}
+		want := bufSize
+		if len(f.payload) > bufSize {
+			want = ReadAheadAfterLarge
+		}
+		if n := r.FillSize(bufSize); n != want {
+			t.Fatalf("after frame %d of %d bytes: FillSize = %d, want %d", i, len(f.payload), n, want)
+		}
+	}
+	if src.asked[0] != bufSize {
+		t.Errorf("the first read asked for %d bytes, want the whole buffer (all: %v)", src.asked[0], src.asked)
+	}
+	for _, i := range afterLarge {
+		if src.asked[i] > ReadAheadAfterLarge {
+			t.Errorf("read %d, the first after a large payload, asked for %d bytes, want at most %d (all: %v)",
+				i, src.asked[i], ReadAheadAfterLarge, src.asked)
+		}
+	}
+	if b := r.Detach(); b == nil {
+		t.Fatal("Detach with no unread bytes returned nil")
+	}
+	if err := r.Attach(make([]byte, bufSize), 0); err != nil || r.FillSize(bufSize) != bufSize {
+		t.Fatalf("after Attach: %v, FillSize %d, want %d", err, r.FillSize(bufSize), bufSize)
+	}
+}
