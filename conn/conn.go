@@ -138,7 +138,8 @@ type Options struct {
 	// server holding many compressed connections that are quiet for
 	// long stretches. A window kept for decompressing the peer's messages
 	// (context takeover on the peer's side) is not affected: the peer's
-	// next message may refer to it.
+	// next message may refer to it. Periods under a millisecond count as
+	// one: each check is a timer firing, which must not keep a CPU busy.
 	ReleaseCompressionAfter time.Duration
 }
 
@@ -315,6 +316,9 @@ func New(nc net.Conn, s Setup) *Conn {
 	}
 	if o.KeepAliveInterval > 0 && o.KeepAliveTimeout <= 0 {
 		o.KeepAliveTimeout = o.KeepAliveInterval
+	}
+	if o.ReleaseCompressionAfter > 0 {
+		o.ReleaseCompressionAfter = max(o.ReleaseCompressionAfter, minReleasePeriod)
 	}
 	c.rules = receiveRules{server: c.role == Server, limit: o.ReadLimit}
 	if c.ext != nil {

@@ -22,6 +22,9 @@ import (
 // releases and stops. A busy connection thus pays a firing per period,
 // not a timer operation per message.
 
+// minReleasePeriod is the shortest Options.ReleaseCompressionAfter.
+const minReleasePeriod = time.Millisecond
+
 // IdleReleaser is implemented by an Extension that keeps state between
 // the messages it encodes and can do without it, at a cost to the next
 // message only (see Options.ReleaseCompressionAfter). *deflate.Session

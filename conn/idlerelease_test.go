@@ -113,6 +113,25 @@ func TestReleaseCompressionAfterQuiet(t *testing.T) {
 	})
 }
 
+// Periods under minReleasePeriod count as minReleasePeriod.
+func TestReleaseCompressionAfterMinimum(t *testing.T) {
+	for _, tc := range []struct{ set, want time.Duration }{
+		{0, 0},
+		{-time.Second, -time.Second},
+		{time.Nanosecond, minReleasePeriod},
+		{minReleasePeriod, minReleasePeriod},
+		{time.Minute, time.Minute},
+	} {
+		a, b := net.Pipe()
+		c := New(a, Setup{Role: Server, Options: &Options{ReleaseCompressionAfter: tc.set}})
+		if got := c.opts.ReleaseCompressionAfter; got != tc.want {
+			t.Errorf("ReleaseCompressionAfter %v became %v, want %v", tc.set, got, tc.want)
+		}
+		c.CloseNow()
+		b.Close()
+	}
+}
+
 // Without the option, or with an extension that cannot release, no timer
 // is ever made.
 func TestReleaseCompressionAfterOff(t *testing.T) {
@@ -246,7 +265,7 @@ func TestReleaseCompressionAfterConcurrentWriters(t *testing.T) {
 	const rounds, writers, perRound = 10, 4, 10
 	a, b := net.Pipe()
 	ext := &countingSession{Session: deflateSession()}
-	c := New(a, Setup{Role: Server, Extension: ext, Options: &Options{ReleaseCompressionAfter: 20 * time.Microsecond}})
+	c := New(a, Setup{Role: Server, Extension: ext, Options: &Options{ReleaseCompressionAfter: minReleasePeriod}})
 	defer c.CloseNow()
 	defer b.Close()
 	sent := make(map[string]int)
