@@ -133,10 +133,10 @@ type Options struct {
 	// 40 KiB per connection at the default 15 window bits, 13 KiB at 12.
 	// The next message is compressed without reference to earlier ones,
 	// which the peer decodes like any other (RFC 7692 §7.1.1 lets a
-	// compressor refer back to earlier messages but never requires it), so it comes
-	// out larger; the messages after it refer back again. It suits a
-	// server holding many compressed connections that are quiet for
-	// long stretches. A window kept for decompressing the peer's messages
+	// compressor refer back to earlier messages but never requires it),
+	// so it comes out larger; the messages after it refer back again. It
+	// suits a server holding many compressed connections that are quiet
+	// for long stretches. A window kept for decompressing the peer's messages
 	// (context takeover on the peer's side) is not affected: the peer's
 	// next message may refer to it. Periods under a millisecond count as
 	// one: each check is a timer firing, which must not keep a CPU busy.

@@ -89,8 +89,7 @@ func (s *Session) EncodePrepared(dst, msg []byte) []byte {
 // table (40 KiB at 15 window bits). The next message is compressed
 // without reference to earlier ones, which the peer decodes as usual
 // (RFC 7692 §7.1.1 allows a compressor to refer back but never requires
-// it);
-// later messages refer back again. The window for decompressing the
+// it); later messages refer back again. The window for decompressing the
 // peer's messages stays: the peer may refer to it. A Conn calls
 // ReleaseIdle between messages when conn.Options.ReleaseCompressionAfter
 // is set.
