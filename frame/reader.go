@@ -44,10 +44,11 @@ type Reader struct {
 // most one read more.
 const ReadAheadAfterLarge = 2 << 10
 
-// FillSize returns how many bytes the next read into an empty buffer of n
-// bytes should ask for: n, or at most ReadAheadAfterLarge right after a
-// payload read went straight into the caller's slice. A caller that reads
-// into a detached buffer itself (see Attach) asks for that many.
+// FillSize returns how many bytes the next read into n free bytes of
+// buffer should ask for: n, or at most ReadAheadAfterLarge right after a
+// payload read went straight into the caller's slice. Reader's own reads
+// ask for that many, and so does a caller that reads into a detached
+// buffer itself (see Attach).
 func (r *Reader) FillSize(n int) int {
 	if r.large {
 		return min(n, ReadAheadAfterLarge)
@@ -196,11 +197,8 @@ func (r *Reader) fill() error {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
-	end := len(r.buf)
-	if r.large {
-		end = min(end, r.w+ReadAheadAfterLarge)
-		r.large = false
-	}
+	end := r.w + r.FillSize(len(r.buf)-r.w)
+	r.large = false
 	for range 100 {
 		n, err := r.src.Read(r.buf[r.w:end])
 		r.w += n

@@ -695,9 +695,9 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write counts p before writing it, and takes back what was not written:
-// counted after, the bytes could reach the peer, and a test reading the
-// count once the peer has them, before the count moved.
+// Write counts p before writing it and takes back what was not written.
+// Counting only after the write returned, it could let the peer have the
+// bytes, and a test read the count at that moment, before they were in it.
 func (c *countingConn) Write(p []byte) (int, error) {
 	c.count.out.Add(int64(len(p)))
 	n, err := c.Conn.Write(p)
