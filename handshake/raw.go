@@ -113,8 +113,8 @@ func parseRequestBlock(s string) (*http.Request, error) {
 		host = hosts[0]
 	}
 	delete(h, "Host")
-	if err := checkNoBody(h); err != nil {
-		return nil, err
+	if f := bodyField(h); f != "" {
+		return nil, badRequest("a WebSocket handshake has no body (" + f + ")")
 	}
 	return &http.Request{
 		Method:     method,
@@ -145,18 +145,22 @@ func validTarget(t string) bool {
 	return true
 }
 
-// checkNoBody rejects a request that announces a body (RFC 7230 §3.3.3):
-// on the raw path, the bytes after the header are WebSocket frames.
-func checkNoBody(h http.Header) error {
+// bodyField names the header field by which h announces a message body
+// (RFC 7230 §3.3.3), or returns "" when it announces none. Neither a
+// handshake request nor a 1xx response has a body: the bytes after their
+// header are WebSocket frames or the next response, so a message that
+// claims otherwise, even with a Content-Length that does not parse, is
+// refused rather than guessed at.
+func bodyField(h http.Header) string {
 	if len(h["Transfer-Encoding"]) > 0 {
-		return badRequest("a WebSocket handshake has no body (Transfer-Encoding)")
+		return "Transfer-Encoding"
 	}
 	for _, v := range h["Content-Length"] {
 		if v != "0" {
-			return badRequest("a WebSocket handshake has no body (Content-Length)")
+			return "Content-Length"
 		}
 	}
-	return nil
+	return ""
 }
 
 // ReadResponse reads the server's response to the opening handshake
@@ -169,7 +173,9 @@ func checkNoBody(h http.Header) error {
 //
 // A 101 response is consumed only up to the empty line ending its
 // header: the bytes after it, the server's first WebSocket frames, stay
-// buffered in br, and the response's Body is http.NoBody. Any other
+// buffered in br, and the response's Body is http.NoBody. A 1xx response
+// that announces a body (Transfer-Encoding, or a Content-Length other
+// than 0) is malformed, since its end would be ambiguous. Any other
 // response gets a Body that reads its content from br, as
 // http.ReadResponse would, possibly reading br ahead of the body's end
 // (the connection is of no further use); CheckResponse reads a bounded
@@ -197,10 +203,7 @@ func ReadResponse(br *bufio.Reader, req *http.Request, maxHeaderBytes int) (*htt
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case resp.StatusCode == http.StatusSwitchingProtocols:
-			return resp, nil
-		case resp.StatusCode >= 200:
+		if resp.StatusCode >= 200 {
 			// Let net/http frame the body (Content-Length, chunked, or
 			// until the connection closes); the header it parses again
 			// is already bounded.
@@ -209,6 +212,13 @@ func ReadResponse(br *bufio.Reader, req *http.Request, maxHeaderBytes int) (*htt
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrMalformedResponse, err)
 			}
+			return resp, nil
+		}
+		// A 1xx response ends at its empty line (RFC 7230 §3.3.3).
+		if f := bodyField(resp.Header); f != "" {
+			return nil, fmt.Errorf("%w: a %d response has no body (%s)", ErrMalformedResponse, resp.StatusCode, f)
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
 			return resp, nil
 		}
 		// 1xx other than 101: informational, the real response follows

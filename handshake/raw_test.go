@@ -356,6 +356,7 @@ func TestReadResponseForms(t *testing.T) {
 			101, "", "frames"},
 		{"no reason phrase", "HTTP/1.1 101\r\nUpgrade: websocket\r\n\r\nframes", 101, "", "frames"},
 		{"bare LF", "HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\n\nframes", 101, "", "frames"},
+		{"101 with Content-Length 0", "HTTP/1.1 101 Switching Protocols\r\nContent-Length: 0\r\n\r\nframes", 101, "", "frames"},
 		{"error with Content-Length", "HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\norigin" + "NEXT", 403, "origin", "-"},
 		{"error, chunked", "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nbad\r\n0\r\n\r\n", 400, "bad", ""},
 		{"error until close", "HTTP/1.1 500 Oops\r\n\r\nserver broke", 500, "server broke", ""},
@@ -405,6 +406,10 @@ func TestReadResponseMalformed(t *testing.T) {
 		{"over a small limit", rfcResponse, len(rfcResponse) - 1, ErrResponseTooLarge},
 		{"too many fields", "HTTP/1.1 101 OK\r\n" + strings.Repeat("X: 1\r\n", 200) + "\r\n", 0, ErrResponseTooLarge},
 		{"error with bad Content-Length", "HTTP/1.1 403 Forbidden\r\nContent-Length: x\r\n\r\n", 0, ErrMalformedResponse},
+		{"101 with bad Content-Length", "HTTP/1.0 101 \nContent-Length:A\n\n", 0, ErrMalformedResponse},
+		{"101 with a body", "HTTP/1.1 101 Switching Protocols\r\nContent-Length: 5\r\n\r\nhello", 0, ErrMalformedResponse},
+		{"101, chunked", "HTTP/1.1 101 Switching Protocols\r\nTransfer-Encoding: chunked\r\n\r\n", 0, ErrMalformedResponse},
+		{"103 with a bad Content-Length", "HTTP/1.1 103 Early Hints\r\nContent-Length: x\r\n\r\n" + rfcResponse, 0, ErrMalformedResponse},
 		{"endless informational", strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 20), 0, ErrMalformedResponse},
 	}
 	for _, tt := range tests {
