@@ -537,6 +537,13 @@ func FuzzReadResponse(f *testing.F) {
 		"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nbad\r\n0\r\n\r\n",
 		"HTTP/1.1 500 Oops\r\n\r\nserver broke",
 		"HTTP/1.0 101 OK\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=\"10\"\r\n\r\n",
+		// 1xx responses announcing a body, which net/http refuses or
+		// ignores and ReadResponse refuses.
+		"HTTP/1.1 101 \nContent-Length: +5\n\n",
+		"HTTP/1.1 101 \nContent-Length: 0\nContent-Length: 0\n\n",
+		"HTTP/1.1 101 \nTransfer-Encoding: gzip\n\n",
+		"HTTP/1.0 101 \nTransfer-Encoding: chunked\nContent-Length: 5, 5\n\n",
+		"HTTP/1.1 103 \nContent-Length: x\n\n" + rfcResponse,
 	} {
 		f.Add([]byte(s), uint16(0))
 	}
