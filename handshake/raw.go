@@ -53,7 +53,8 @@ var (
 // and 128 lines; more earns a 431 *Error (RFC 6585 §5). Input that is not
 // a valid request (RFC 7230 §3) earns a 400 *Error, and so does a request
 // that announces a body, since the bytes after an upgrade request's
-// header belong to the WebSocket connection. Obsolete line folding and
+// header belong to the WebSocket connection (Transfer-Encoding, or
+// Content-Length other than a single 0). Obsolete line folding and
 // whitespace before a colon are rejected (RFC 7230 §3.2.4); bare LF line
 // ends are accepted (RFC 7230 §3.5).
 //
@@ -150,15 +151,17 @@ func validTarget(t string) bool {
 // handshake request nor a 1xx response has a body: the bytes after their
 // header are WebSocket frames or the next response, so a message that
 // claims otherwise, even with a Content-Length that does not parse, is
-// refused rather than guessed at.
+// refused rather than guessed at. So is a repeated Content-Length, even of
+// 0, which RFC 7230 §3.3.2 lets a recipient refuse.
 func bodyField(h http.Header) string {
 	if len(h["Transfer-Encoding"]) > 0 {
 		return "Transfer-Encoding"
 	}
-	for _, v := range h["Content-Length"] {
-		if v != "0" {
-			return "Content-Length"
-		}
+	switch cl := h["Content-Length"]; {
+	case len(cl) > 1:
+		return "Content-Length, repeated"
+	case len(cl) == 1 && cl[0] != "0":
+		return "Content-Length"
 	}
 	return ""
 }
@@ -174,8 +177,8 @@ func bodyField(h http.Header) string {
 // A 101 response is consumed only up to the empty line ending its
 // header: the bytes after it, the server's first WebSocket frames, stay
 // buffered in br, and the response's Body is http.NoBody. A 1xx response
-// that announces a body (Transfer-Encoding, or a Content-Length other
-// than 0) is malformed, since its end would be ambiguous. Any other
+// that announces a body (Transfer-Encoding, or Content-Length other than
+// a single 0) is malformed, since its end would be ambiguous. Any other
 // response gets a Body that reads its content from br, as
 // http.ReadResponse would, possibly reading br ahead of the body's end
 // (the connection is of no further use); CheckResponse reads a bounded

@@ -185,6 +185,7 @@ func TestReadRequestMalformed(t *testing.T) {
 		{"two Hosts", ok + "Host: h\r\n\r\n", 400},
 		{"Content-Length body", ok + "Content-Length: 5\r\n\r\nhello", 400},
 		{"bad Content-Length", ok + "Content-Length: x\r\n\r\n", 400},
+		{"Content-Length 0, twice", ok + "Content-Length: 0\r\nContent-Length: 0\r\n\r\n", 400},
 		{"chunked body", ok + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
 		{"too many fields", ok + strings.Repeat("X: 1\r\n", 200) + "\r\n", 431},
 	}
@@ -408,6 +409,7 @@ func TestReadResponseMalformed(t *testing.T) {
 		{"error with bad Content-Length", "HTTP/1.1 403 Forbidden\r\nContent-Length: x\r\n\r\n", 0, ErrMalformedResponse},
 		{"101 with bad Content-Length", "HTTP/1.0 101 \nContent-Length:A\n\n", 0, ErrMalformedResponse},
 		{"101 with a body", "HTTP/1.1 101 Switching Protocols\r\nContent-Length: 5\r\n\r\nhello", 0, ErrMalformedResponse},
+		{"101 with Content-Length 0, twice", "HTTP/1.1 101 Switching Protocols\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", 0, ErrMalformedResponse},
 		{"101, chunked", "HTTP/1.1 101 Switching Protocols\r\nTransfer-Encoding: chunked\r\n\r\n", 0, ErrMalformedResponse},
 		{"103 with a bad Content-Length", "HTTP/1.1 103 Early Hints\r\nContent-Length: x\r\n\r\n" + rfcResponse, 0, ErrMalformedResponse},
 		{"endless informational", strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 20), 0, ErrMalformedResponse},
@@ -465,6 +467,7 @@ func FuzzReadRequest(f *testing.F) {
 		"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx",
+		"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n", // net/http merges the two
 		"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
 		"\r\n\r\n",
 	} {
