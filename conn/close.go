@@ -17,7 +17,10 @@ var ErrCloseTimeout = errors.New("ws: close handshake timed out")
 // client first gives the server CloseTimeout to close it, §7.1.1). If
 // another goroutine is reading, that goroutine receives the peer's close and
 // returns a *CloseError; otherwise Close reads and discards messages itself
-// until the close arrives. Close returns nil once the handshake completed,
+// until the close arrives, and reads after it return the same *CloseError
+// (ErrClosed if none came). A read that starts while Close is reading waits
+// for it, so a read loop that was between two messages when Close began
+// ends the same way as one that was waiting. Close returns nil once the handshake completed,
 // ErrCloseTimeout if the peer did not answer, and ErrClosed if a close frame
 // was already sent. StatusNoStatusReceived sends a close frame without a
 // status code.
@@ -32,7 +35,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	if c.readLock.tryLock() {
 		if c.readErr == nil {
 			c.drainUntilClose()
-			c.endRead(ErrClosed)
+			c.endRead(c.peerCloseOr(ErrClosed))
 		}
 		completed = c.hasPeerClose()
 		if completed && c.role == Client {
@@ -95,6 +98,17 @@ func (c *Conn) markCloseSent() bool {
 	return c.closeSent.Swap(true)
 }
 
+// peerCloseOr returns the peer's close frame, as a *CloseError, once it
+// has arrived, and def before.
+func (c *Conn) peerCloseOr(def error) error {
+	c.closeMu.Lock()
+	defer c.closeMu.Unlock()
+	if c.peerClose != nil {
+		return c.peerClose
+	}
+	return def
+}
+
 func (c *Conn) hasPeerClose() bool {
 	c.closeMu.Lock()
 	defer c.closeMu.Unlock()
@@ -108,6 +122,15 @@ func (c *Conn) closeTCP(why error) {
 		c.closeErr = why
 		c.closeMu.Unlock()
 		c.isClosed.Store(true)
+		// Release the extension's halves that no one is using. A reader or
+		// writer that is busy releases its half when it finishes. The read
+		// side goes first: once closed is, a read that found the lock held
+		// while the Conn was closing takes it (readLockBusy), and must not
+		// find this brief hold instead.
+		if c.readLock.tryLock() {
+			c.endRead(ErrClosed)
+			c.readLock.unlock()
+		}
 		close(c.closed)
 		c.nc.Close()
 		if c.keepAlive != nil {
@@ -118,12 +141,6 @@ func (c *Conn) closeTCP(why error) {
 				c.flushTimer.Stop()
 			}
 			c.unlockWire()
-		}
-		// Release the extension's halves that no one is using. A reader or
-		// writer that is busy releases its half when it finishes.
-		if c.readLock.tryLock() {
-			c.endRead(ErrClosed)
-			c.readLock.unlock()
 		}
 		c.tryEndWrite()
 	})

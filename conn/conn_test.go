@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -448,6 +449,111 @@ func TestCloseWithActiveReader(t *testing.T) {
 	var ce *CloseError
 	if err := <-readErr; !errors.As(err, &ce) || ce.Code != StatusGoingAway {
 		t.Fatalf("reader got %v", err)
+	}
+}
+
+// Close with no read waiting reads the peer's close itself; the reads
+// that come after it, as a read loop's next call would, return the peer's
+// *CloseError, as the read would have had it been waiting.
+func TestReadAfterCloseReturnsPeerClose(t *testing.T) {
+	srv, cli := pipe(t, nil, nil)
+	go echo(cli)
+	if err := srv.Close(StatusGoingAway, "restart"); err != nil {
+		t.Fatal(err)
+	}
+	var ce *CloseError
+	if _, _, err := srv.ReadMessage(context.Background(), nil); !errors.As(err, &ce) || ce.Code != StatusGoingAway {
+		t.Fatalf("ReadMessage after Close: %v, want the peer's CloseError 1001", err)
+	}
+	if _, _, err := srv.NextReader(context.Background()); !errors.As(err, &ce) || ce.Code != StatusGoingAway {
+		t.Fatalf("NextReader after Close: %v, want the peer's CloseError 1001", err)
+	}
+}
+
+// A read that starts while Close is reading the peer's close, the read
+// loop of an application that closes from another goroutine, waits for the
+// close instead of failing with ErrConcurrentRead, and returns the peer's
+// close; one whose context ends first returns the context's error.
+func TestReadDuringClose(t *testing.T) {
+	c, p := newRawPeer(t, Client, nil)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close(StatusNormalClosure, "") }()
+	if code := p.expectClose(); code != StatusNormalClosure {
+		t.Fatalf("peer got close %d", code)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !c.readLock.held.Load(); {
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not take the read lock to wait for the peer's close")
+		}
+		runtime.Gosched()
+	}
+	// Close holds the read lock until the peer's close arrives.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := c.ReadMessage(ctx, nil); err != context.Canceled {
+		t.Fatalf("ReadMessage with a cancelled context during Close: %v", err)
+	}
+	read := make(chan error, 1)
+	go func() { _, _, err := c.ReadMessage(context.Background(), nil); read <- err }()
+	time.Sleep(10 * time.Millisecond) // let the read find the lock held; if it has not, it still must end as below
+	p.send(p.frame(true, frame.OpClose, frame.AppendClosePayload(nil, StatusGoingAway, "bye")))
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	var ce *CloseError
+	if err := <-read; !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != "bye" {
+		t.Fatalf("ReadMessage during Close: %v, want the peer's CloseError 1001 bye", err)
+	}
+}
+
+// A read loop that runs while another goroutine closes ends with the
+// peer's close (Close) or ErrClosed (CloseNow), wherever the close finds
+// it: inside ReadMessage, between two calls, or starting one while Close
+// holds the read lock. It never sees ErrConcurrentRead.
+func TestReadLoopRacingClose(t *testing.T) {
+	for _, now := range []bool{false, true} {
+		for i := range 40 {
+			srv, cli := pipe(t, nil, nil)
+			go func() { // the peer sends messages until its writes fail, and reads to answer the close
+				for cli.WriteMessage(context.Background(), Text, []byte("tick")) == nil {
+				}
+			}()
+			go func() {
+				for {
+					if _, _, err := cli.ReadMessage(context.Background(), nil); err != nil {
+						return
+					}
+				}
+			}()
+			loopErr := make(chan error, 1)
+			go func() {
+				for {
+					if _, _, err := srv.ReadMessage(context.Background(), nil); err != nil {
+						loopErr <- err
+						return
+					}
+					runtime.Gosched() // the application at work between two reads
+				}
+			}()
+			for range i % 8 {
+				runtime.Gosched()
+			}
+			var ce *CloseError
+			if now {
+				srv.CloseNow()
+				if err := <-loopErr; !errors.Is(err, ErrClosed) {
+					t.Fatalf("round %d: read loop ended with %v after CloseNow, want ErrClosed", i, err)
+				}
+			} else {
+				if err := srv.Close(StatusNormalClosure, ""); err != nil {
+					t.Fatalf("round %d: Close: %v", i, err)
+				}
+				if err := <-loopErr; !errors.As(err, &ce) || ce.Code != StatusNormalClosure {
+					t.Fatalf("round %d: read loop ended with %v after Close, want the peer's CloseError 1000", i, err)
+				}
+			}
+			cli.CloseNow()
+		}
 	}
 }
 

@@ -28,6 +28,12 @@
 // *frame.ProtocolError. A close from the peer is answered with the same
 // code and returned as a *CloseError; a connection that drops without a
 // close frame returns a *CloseError with StatusAbnormalClosure (1006).
+// Once a close handshake has completed, whichever side began it, every
+// later read and write returns the peer's *CloseError; after CloseNow, or a
+// Close the peer did not answer, they return ErrClosed. Two goroutines
+// reading at once is an error (ErrConcurrentRead), but a read that starts
+// while Close is reading the peer's close frame waits for it and returns
+// it, so a read loop ends the same way wherever Close finds it.
 //
 // # Memory
 //

@@ -41,7 +41,9 @@ type rawPayload struct{ m *messageReader }
 // the next call.
 func (c *Conn) NextReader(ctx context.Context) (MessageType, io.Reader, error) {
 	if !c.readLock.tryLock() {
-		return 0, nil, ErrConcurrentRead
+		if err := c.readLockBusy(ctx); err != nil {
+			return 0, nil, err
+		}
 	}
 	defer c.readLock.unlock()
 	if err := c.awaitMessage(ctx); err != nil {
@@ -65,11 +67,38 @@ type streamedMessage struct{ c *Conn }
 
 func (s *streamedMessage) Read(p []byte) (int, error) {
 	if !s.c.readLock.tryLock() {
-		return 0, ErrConcurrentRead
+		if err := s.c.readLockBusy(context.Background()); err != nil {
+			return 0, err
+		}
 	}
 	n, err := s.c.msg.Read(p)
 	s.c.readLock.unlock() // not deferred: see ReadMessage
 	return n, err
+}
+
+// readLockBusy is a read's way on when it finds the read lock held. While
+// the Conn is open and our close frame has not gone out, only another read
+// can hold it, and two goroutines reading at once is the application's
+// error: ErrConcurrentRead. Once it is closing, the holder may be Close,
+// reading the peer's close on the application's behalf because no read was
+// waiting, or closeTCP releasing the read side; a read loop that was
+// between two messages must not fail for either. The read waits until the
+// connection has ended, which Close's timeouts bound, and takes the lock,
+// to return what every read after the end returns. A nil result means the
+// caller holds the lock.
+func (c *Conn) readLockBusy(ctx context.Context) error {
+	if !c.closeSent.Load() && !c.isClosed.Load() {
+		return ErrConcurrentRead
+	}
+	select {
+	case <-c.closed:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if !c.readLock.tryLock() {
+		return ErrConcurrentRead // a read still ending: a real second reader
+	}
+	return nil
 }
 
 // ReadMessage reads the next data message, appending its payload to dst,
@@ -83,7 +112,9 @@ func (s *streamedMessage) Read(p []byte) (int, error) {
 // §8.1).
 func (c *Conn) ReadMessage(ctx context.Context, dst []byte) (MessageType, []byte, error) {
 	if !c.readLock.tryLock() {
-		return 0, dst, ErrConcurrentRead
+		if err := c.readLockBusy(ctx); err != nil {
+			return 0, dst, err
+		}
 	}
 	// The unlock is not deferred: a defer here costs about 30 instructions
 	// of a small message's 500 (saving the results for it and calling it).
