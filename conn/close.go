@@ -20,9 +20,9 @@ var ErrCloseTimeout = errors.New("ws: close handshake timed out")
 // until the close arrives, and reads after it return the same *CloseError
 // (ErrClosed if none came). A read that starts while Close is reading waits
 // for it, so a read loop that was between two messages when Close began
-// ends the same way as one that was waiting. Close returns nil once the handshake completed,
-// ErrCloseTimeout if the peer did not answer, and ErrClosed if a close frame
-// was already sent. StatusNoStatusReceived sends a close frame without a
+// ends the same way as one that was waiting. Close returns nil once the
+// handshake completed, ErrCloseTimeout if the peer did not answer, and
+// ErrClosed if a close frame was already sent. StatusNoStatusReceived sends a close frame without a
 // status code.
 func (c *Conn) Close(code StatusCode, reason string) error {
 	if code != frame.StatusNoStatusReceived && !frame.ValidCloseCode(code) {
@@ -124,9 +124,9 @@ func (c *Conn) closeTCP(why error) {
 		c.isClosed.Store(true)
 		// Release the extension's halves that no one is using. A reader or
 		// writer that is busy releases its half when it finishes. The read
-		// side goes first: once closed is, a read that found the lock held
-		// while the Conn was closing takes it (readLockBusy), and must not
-		// find this brief hold instead.
+		// side goes before closing c.closed: a read that found the read
+		// lock held while the Conn was closing takes it once c.closed is
+		// closed (readLockBusy), and must not find this brief hold.
 		if c.readLock.tryLock() {
 			c.endRead(ErrClosed)
 			c.readLock.unlock()

@@ -76,16 +76,16 @@ func (s *streamedMessage) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readLockBusy is a read's way on when it finds the read lock held. While
-// the Conn is open and our close frame has not gone out, only another read
-// can hold it, and two goroutines reading at once is the application's
-// error: ErrConcurrentRead. Once it is closing, the holder may be Close,
-// reading the peer's close on the application's behalf because no read was
-// waiting, or closeTCP releasing the read side; a read loop that was
-// between two messages must not fail for either. The read waits until the
-// connection has ended, which Close's timeouts bound, and takes the lock,
-// to return what every read after the end returns. A nil result means the
-// caller holds the lock.
+// readLockBusy decides what a read does when it finds the read lock held.
+// While the Conn is open and our close frame has not gone out, only another
+// read can hold it, and two goroutines reading at once is the
+// application's error: ErrConcurrentRead. Once the Conn is closing, the
+// holder may be Close, reading the peer's close on the application's
+// behalf because no read was waiting, or closeTCP releasing the read side;
+// a read loop that was between two messages must not fail for either. The
+// read waits until the connection has ended, which Close's timeouts bound,
+// and takes the lock, to return what every read after the end returns. A
+// nil result means the caller holds the lock.
 func (c *Conn) readLockBusy(ctx context.Context) error {
 	if !c.closeSent.Load() && !c.isClosed.Load() {
 		return ErrConcurrentRead

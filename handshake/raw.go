@@ -52,9 +52,9 @@ var (
 // maxHeaderBytes bytes (DefaultMaxHeaderBytes when maxHeaderBytes <= 0)
 // and 128 lines; more earns a 431 *Error (RFC 6585 §5). Input that is not
 // a valid request (RFC 7230 §3) earns a 400 *Error, and so does a request
-// that announces a body, since the bytes after an upgrade request's
-// header belong to the WebSocket connection (Transfer-Encoding, or
-// Content-Length other than a single 0). Obsolete line folding and
+// that announces a body (Transfer-Encoding, or Content-Length other than
+// a single 0), since the bytes after an upgrade request's header belong
+// to the WebSocket connection. Obsolete line folding and
 // whitespace before a colon are rejected (RFC 7230 §3.2.4); bare LF line
 // ends are accepted (RFC 7230 §3.5).
 //
@@ -146,8 +146,8 @@ func validTarget(t string) bool {
 	return true
 }
 
-// bodyField names the header field by which h announces a message body
-// (RFC 7230 §3.3.3), or returns "" when it announces none. Neither a
+// bodyField says which header field of h announces a message body (RFC
+// 7230 §3.3.3), or returns "" when none does. Neither a
 // handshake request nor a 1xx response has a body: the bytes after their
 // header are WebSocket frames or the next response, so a message that
 // claims otherwise, even with a Content-Length that does not parse, is
