@@ -436,13 +436,24 @@ func TestCloseHandshake(t *testing.T) {
 	}
 }
 
+// waitReadLock waits until a goroutine holds c's read lock: a read started
+// elsewhere is under way, or Close is reading the peer's close.
+func waitReadLock(t *testing.T, c *Conn) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !c.readLock.held.Load(); runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatal("no goroutine took the read lock within 5 s")
+		}
+	}
+}
+
 // Close while another goroutine reads: the reader receives the close.
 func TestCloseWithActiveReader(t *testing.T) {
 	srv, cli := pipe(t, nil, nil)
 	go echo(cli)
 	readErr := make(chan error, 1)
 	go func() { _, _, err := srv.ReadMessage(context.Background(), nil); readErr <- err }()
-	time.Sleep(10 * time.Millisecond) // let the reader block
+	waitReadLock(t, srv)
 	if err := srv.Close(StatusGoingAway, "restart"); err != nil {
 		t.Fatal(err)
 	}
@@ -481,13 +492,7 @@ func TestReadDuringClose(t *testing.T) {
 	if code := p.expectClose(); code != StatusNormalClosure {
 		t.Fatalf("peer got close %d", code)
 	}
-	for deadline := time.Now().Add(5 * time.Second); !c.readLock.held.Load(); {
-		if time.Now().After(deadline) {
-			t.Fatal("Close did not take the read lock to wait for the peer's close")
-		}
-		runtime.Gosched()
-	}
-	// Close holds the read lock until the peer's close arrives.
+	waitReadLock(t, c) // Close's, held until the peer's close arrives
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, _, err := c.ReadMessage(ctx, nil); err != context.Canceled {
@@ -706,7 +711,7 @@ func TestWriteContextCancelledWaitingForLock(t *testing.T) {
 func TestConcurrentReadRejected(t *testing.T) {
 	srv, _ := pipe(t, nil, nil)
 	go srv.ReadMessage(context.Background(), nil)
-	time.Sleep(10 * time.Millisecond)
+	waitReadLock(t, srv)
 	if _, _, err := srv.ReadMessage(context.Background(), nil); err != ErrConcurrentRead {
 		t.Fatalf("err = %v, want ErrConcurrentRead", err)
 	}
