@@ -109,11 +109,7 @@ func (c *Conn) peerCloseOr(def error) error {
 	return def
 }
 
-func (c *Conn) hasPeerClose() bool {
-	c.closeMu.Lock()
-	defer c.closeMu.Unlock()
-	return c.peerClose != nil
-}
+func (c *Conn) hasPeerClose() bool { return c.peerCloseOr(nil) != nil }
 
 // closeTCP closes the network connection once, recording why.
 func (c *Conn) closeTCP(why error) {
