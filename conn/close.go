@@ -34,7 +34,7 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	completed := false
 	if c.readLock.tryLock() {
 		if c.readErr == nil {
-			c.drainUntilClose()
+			c.drainUntilClose(c.opts.CloseTimeout, 0)
 			c.endRead(c.peerCloseOr(ErrClosed))
 		}
 		completed = c.hasPeerClose()
@@ -129,8 +129,8 @@ func (c *Conn) closeTCP(why error) {
 		}
 		close(c.closed)
 		c.nc.Close()
-		if c.keepAlive != nil {
-			c.keepAlive.stop()
+		if c.live != nil {
+			c.live.stop()
 		}
 		if c.lockWire(0) {
 			if c.flushTimer != nil {

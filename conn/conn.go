@@ -74,6 +74,23 @@ const (
 	// the Conn cannot wait on without a buffer.
 	DefaultBufferSize   = 4096
 	DefaultCloseTimeout = 5 * time.Second
+
+	// DefaultMaxMessageFrames bounds the frames of one message. Autobahn's
+	// most fragmented case sends 65,536 frames (4 MiB in 64-byte frames);
+	// browsers and the common libraries send a message in a few frames.
+	DefaultMaxMessageFrames = 1 << 20
+
+	// DefaultWriteTimeout bounds each write to the network: a peer that
+	// stops reading is released within it (with the keepalive defaults,
+	// a stalled or vanished peer costs the server at most a minute).
+	DefaultWriteTimeout = 30 * time.Second
+
+	// DefaultKeepAliveInterval and DefaultKeepAliveTimeout: a connection
+	// that has received nothing for 30 s is pinged, and one that still
+	// receives nothing 20 s later, while the application waits to read,
+	// is closed.
+	DefaultKeepAliveInterval = 30 * time.Second
+	DefaultKeepAliveTimeout  = 20 * time.Second
 )
 
 // Options configures a Conn. The zero value and nil mean the defaults.
@@ -84,7 +101,26 @@ type Options struct {
 	// larger message fails the connection with 1009 (RFC 6455 §7.4.1); the
 	// check is made on each frame's declared length before its payload is
 	// read, so a peer cannot make the Conn allocate more than the limit.
+	// A compressed message is checked twice: as it is inflated, and on
+	// the wire, where its frames may declare at most a quarter more than
+	// the limit (so a frame declaring 2^62 bytes, or a stream of empty
+	// DEFLATE blocks, fails at once or within a bounded amount of work).
+	//
+	// ReadMessage never holds more than 1.25 times the limit (plus a few
+	// KiB) for one message, whatever its framing: its buffer doubles up
+	// to an eighth of the limit, and a message that outgrows that gets a
+	// buffer of the whole limit at once, or of its exact size when the
+	// last frame's length is known. Set the limit to what your messages
+	// need: it is the memory a peer can make each connection use.
 	ReadLimit int64
+
+	// MaxMessageFrames is the most frames one data message may have
+	// (default DefaultMaxMessageFrames, 2^20; negative: no limit). Each
+	// frame costs the receiver work even when empty, so a peer sending
+	// endless empty continuation frames would otherwise hold the reader
+	// forever without reaching the read limit. Past it the connection
+	// fails with 1009.
+	MaxMessageFrames int
 
 	// ReadBufferSize and WriteBufferSize size the fixed buffers between the
 	// Conn and the network. Larger buffers mean fewer system calls for
@@ -106,15 +142,39 @@ type Options struct {
 
 	// CloseTimeout bounds each wait of the close handshake: for the peer's
 	// close frame after ours and, on a client, for the server to close TCP
-	// (default 5 s).
+	// (default 5 s). When the Conn fails the connection because of what
+	// the peer sent (a 1002, 1007 or 1009), it waits at most a second, or
+	// CloseTimeout if shorter: RFC 6455 §7.1.7 lets it stop at once, and a
+	// hostile peer must not hold the descriptor.
 	CloseTimeout time.Duration
 
-	// KeepAliveInterval, when positive, makes the Conn send a ping after
-	// each interval. If no pong arrives within KeepAliveTimeout (default:
-	// the interval), the Conn sends a best-effort close frame with 1011,
-	// closes the TCP connection and reads and writes fail with
-	// ErrKeepAliveTimeout. Pongs are processed by the reading goroutine, so
-	// keepalive needs the application to be reading.
+	// WriteTimeout bounds each write of the Conn to the network (default
+	// DefaultWriteTimeout, 30 s; negative: no bound): a write blocked
+	// longer, because the peer stopped reading and the socket's buffers
+	// filled, fails, and the Conn is closed, as when a write deadline
+	// passes inside a frame. The bound is kept as a rolling deadline that
+	// the Conn moves forward at most once per half timeout, so a blocked
+	// write fails after between half and all of WriteTimeout, and a write
+	// that completes costs no timer operation. A deadline set with
+	// SetWriteDeadline applies as well; the earlier of the two wins.
+	WriteTimeout time.Duration
+
+	// KeepAliveInterval and KeepAliveTimeout release peers that have gone
+	// silent: dead, or stalled without closing TCP. Once the Conn has
+	// received nothing for KeepAliveInterval (default 30 s), it sends a
+	// ping; a peer that sends anything within KeepAliveTimeout after it
+	// (default 20 s, or the interval if shorter), a pong or any other
+	// frame, is alive. One that sends nothing while the application is
+	// waiting in a read is not: the Conn sends a best-effort close frame
+	// with 1011, closes the TCP connection, and reads and writes fail with
+	// ErrKeepAliveTimeout. A quiet but live peer answers the pings and
+	// stays connected for good. Input is seen only while the application
+	// reads, so a connection whose application is not reading when the
+	// timeout passes is given another timeout rather than closed (a
+	// stalled peer of an application that only writes is released by
+	// WriteTimeout instead). A negative KeepAliveInterval turns keepalive
+	// off. The write timeout and the keepalive hold one timer and about 300
+	// bytes per connection.
 	KeepAliveInterval time.Duration
 	KeepAliveTimeout  time.Duration
 
@@ -248,7 +308,7 @@ type Conn struct {
 	// extHalves counts the sides (read, write) done with the extension;
 	// the second one closes it. (Beside compress: no padding between.)
 	extHalves atomic.Int32
-	sink      netSink
+	vec       *vectors // writev arguments, allocated at the first large frame (flush.go)
 
 	// Write batching (flush.go).
 	moreInput    atomic.Bool // the reader holds input beyond the message it returned
@@ -280,9 +340,9 @@ type Conn struct {
 
 	readWatch, writeWatch watcher
 
-	pings     pingWaiters
-	keepAlive *keepAlive
-	idle      *idleRelease // Options.ReleaseCompressionAfter (idlerelease.go); under the message lock
+	pings pingWaiters
+	live  *liveness    // write timeout and keepalive (liveness.go)
+	idle  *idleRelease // Options.ReleaseCompressionAfter (idlerelease.go); under the message lock
 }
 
 // New returns a Conn that speaks WebSocket over nc after the opening
@@ -314,20 +374,29 @@ func New(nc net.Conn, s Setup) *Conn {
 	if o.CloseTimeout <= 0 {
 		o.CloseTimeout = DefaultCloseTimeout
 	}
+	if o.MaxMessageFrames == 0 {
+		o.MaxMessageFrames = DefaultMaxMessageFrames
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.KeepAliveInterval == 0 {
+		o.KeepAliveInterval = DefaultKeepAliveInterval
+	}
 	if o.KeepAliveInterval > 0 && o.KeepAliveTimeout <= 0 {
-		o.KeepAliveTimeout = o.KeepAliveInterval
+		o.KeepAliveTimeout = min(o.KeepAliveInterval, DefaultKeepAliveTimeout)
 	}
 	if o.ReleaseCompressionAfter > 0 {
 		o.ReleaseCompressionAfter = max(o.ReleaseCompressionAfter, minReleasePeriod)
 	}
-	c.rules = receiveRules{server: c.role == Server, limit: o.ReadLimit}
+	var rsv byte
 	if c.ext != nil {
-		c.rules.rsv = c.ext.RSV()
+		rsv = c.ext.RSV()
 	}
+	c.rules = newReceiveRules(c.role == Server, rsv, o.ReadLimit, o.MaxMessageFrames)
 	// Buffer sizes were checked above, so Reset cannot fail. Both buffers
 	// come from pools and go back while the connection is quiet
 	// (buffers.go); the write buffer goes back at once.
-	c.sink.nc = nc
 	if c.role == Client {
 		c.keys = new(maskKeys)
 	}
@@ -335,7 +404,7 @@ func New(nc net.Conn, s Setup) *Conn {
 	c.rbuf = getBuf(c.rpool, o.ReadBufferSize)
 	_ = c.fr.Reset(netSource{c}, (*c.rbuf)[:cap(*c.rbuf)], s.Buffered)
 	c.wbuf = getBuf(c.wpool, o.WriteBufferSize)
-	_ = c.fw.Reset(&c.sink, (*c.wbuf)[:cap(*c.wbuf)])
+	_ = c.fw.Reset((*netSink)(c), (*c.wbuf)[:cap(*c.wbuf)])
 	c.releaseWriteBuf()
 	c.initRawRead(len(s.Buffered))
 	c.releaseReadBuf() // unless the handshake left bytes: the first read takes one when bytes arrive
@@ -343,9 +412,7 @@ func New(nc net.Conn, s Setup) *Conn {
 	c.streamed.c = c
 	c.mw.c = c
 	c.compress.Store(true)
-	if o.KeepAliveInterval > 0 {
-		c.startKeepAlive()
-	}
+	c.startLiveness()
 	return c
 }
 
@@ -372,7 +439,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 // that times out inside a frame closes the Conn.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.writeDeadline.Store(unixNano(t))
-	return c.nc.SetWriteDeadline(t)
+	return c.applyWriteDeadline()
 }
 
 func unixNano(t time.Time) int64 {
@@ -443,7 +510,7 @@ func (c *Conn) initWriteWatch() {
 		if c.writeWatch.stop() {
 			return false
 		}
-		c.nc.SetWriteDeadline(fromUnixNano(c.writeDeadline.Load()))
+		c.applyWriteDeadline()
 		return true
 	}
 }

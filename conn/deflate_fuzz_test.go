@@ -18,7 +18,8 @@ import (
 // negotiated permessage-deflate (RFC 7692): RSV1 is allowed on the first
 // frame of a data message and marks it compressed (§6); a compressed
 // message is inflated whole, with the read limit applied to its inflated
-// size, and its text checked after inflating. compressedNext reports
+// size and a quarter more than the limit to its size on the wire, and its
+// text checked after inflating. compressedNext reports
 // whether the message that follows the delivered ones, if any was begun,
 // is compressed.
 func referenceReceiveDeflate(in []byte, server, takeover bool, limit int) (out outcome, compressedNext bool) {
@@ -59,6 +60,11 @@ func referenceReceiveDeflate(in []byte, server, takeover bool, limit int) (out o
 				inMsg = true
 			}
 			if !compressed && int64(len(msg))+h.Length > int64(limit) {
+				return fail(1009)
+			}
+			// A compressed message may take a quarter more than the
+			// limit, plus 1 KiB, on the wire (Options.ReadLimit).
+			if compressed && int64(len(msg))+h.Length > int64(limit+limit/4+1024) {
 				return fail(1009)
 			}
 		}

@@ -17,9 +17,29 @@
 //
 // Pings are answered with a pong carrying the same payload (§5.5.2) by the
 // reading goroutine, even while another goroutine writes a long message:
-// the pong goes out between two of its frames. Ping measures a round trip,
-// and Options.KeepAliveInterval turns on a heartbeat that drops peers that
-// stop answering.
+// the pong goes out between two of its frames. Ping measures a round trip.
+//
+// # Hostile, slow and stalled peers
+//
+// Nothing a peer sends is trusted, and every default protects a server on
+// the internet; each has an option to change it (negative turns a timeout
+// or limit off):
+//
+//   - Options.ReadLimit (32 MiB) bounds a message, after decompression,
+//     and a quarter more on the wire for a compressed one; ReadMessage
+//     holds at most 1.25 times it for one message. Past it: 1009.
+//   - Options.MaxMessageFrames (2^20) bounds the frames of one message,
+//     so endless empty continuations end with 1009 too.
+//   - Options.WriteTimeout (30 s) fails a write that a peer which stopped
+//     reading leaves blocked, and closes the connection.
+//   - Options.KeepAliveInterval and KeepAliveTimeout (30 s, 20 s) ping a
+//     connection that has received nothing for the interval, and close one
+//     whose peer stays silent while the application waits to read: a dead
+//     or stalled peer is released within a minute, and a quiet, live one
+//     (which answers pings) stays.
+//   - After failing a connection for what the peer sent (1002, 1007,
+//     1009), the Conn waits at most a second for the peer's close frame
+//     before it closes TCP (RFC 6455 §7.1.7), not the whole CloseTimeout.
 //
 // # Errors and closing
 //
@@ -49,7 +69,10 @@
 // A message larger than the buffers is not copied into them: the read limit
 // (Options.ReadLimit, 32 MiB by default) is checked on each frame's declared
 // length before anything is read, so a peer cannot make the Conn allocate
-// more than the limit. With permessage-deflate and context takeover, the
+// more than the limit, and ReadMessage grows its buffer so that reading one
+// message never allocates more than 1.25 times the limit in all (see
+// Options.ReadLimit). The write timeout and the keepalive share one timer
+// and about 300 bytes per connection. With permessage-deflate and context takeover, the
 // compression window is the largest thing a quiet connection holds;
 // Options.ReleaseCompressionAfter gives it back after a quiet period.
 //

@@ -24,15 +24,16 @@ type netSource struct{ c *Conn }
 
 func (s netSource) Read(p []byte) (int, error) {
 	s.c.beforeNetRead()
-	return s.c.nc.Read(p)
+	n, err := s.c.nc.Read(p)
+	s.c.netReadEnds()
+	return n, err
 }
 
-// netSink is the frame writer's destination. It sends a header and a large
-// payload with one writev where the connection supports it.
-type netSink struct {
-	nc  net.Conn
-	vec *vectors // allocated at the first large frame
-}
+// netSink is the Conn seen as the frame writer's destination, a type of
+// its own so that Conn does not export Write. It sends a header and a
+// large payload with one writev where the connection supports it, and
+// keeps the write timeout armed (liveness.go).
+type netSink Conn
 
 // vectors is the writev argument, kept so that writing it allocates
 // nothing after the first time.
@@ -41,16 +42,22 @@ type vectors struct {
 	bufs net.Buffers
 }
 
-func (s *netSink) Write(p []byte) (int, error) { return s.nc.Write(p) }
+func (s *netSink) Write(p []byte) (int, error) {
+	c := (*Conn)(s)
+	c.beforeNetWrite()
+	return c.nc.Write(p)
+}
 
 func (s *netSink) WriteVectors(a, b []byte) error {
-	if s.vec == nil {
-		s.vec = new(vectors)
+	c := (*Conn)(s)
+	if c.vec == nil {
+		c.vec = new(vectors)
 	}
-	v := s.vec
+	v := c.vec
 	v.arr = [2][]byte{a, b}
 	v.bufs = v.arr[:]
-	_, err := v.bufs.WriteTo(s.nc)
+	c.beforeNetWrite()
+	_, err := v.bufs.WriteTo(c.nc)
 	v.arr = [2][]byte{}
 	return err
 }

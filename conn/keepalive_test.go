@@ -33,7 +33,7 @@ func TestKeepAliveAnswered(t *testing.T) {
 		}
 
 		// Pings went out and were answered: the keepalive is still armed.
-		if cli.keepAlive != nil || srv.keepAlive == nil || srv.keepAlive.stopped {
+		if cli.live == nil || srv.live == nil || srv.live.stopped {
 			t.Fatal("keepalive not running on the server")
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rfc6455/ws/frame"
@@ -233,6 +234,7 @@ func (c *Conn) awaitMessage(ctx context.Context) error {
 func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, interrupted func() bool) (MessageType, []byte, error) {
 	typ := c.msg.begin(h)
 	m := &c.msg
+	start := len(dst)
 	if h := min(c.rules.size, maxPrealloc); c.rules.counts && m.lastSeen && int64(cap(dst)-len(dst)) < h {
 		// A single-frame message of known size: grow once, up to
 		// maxPrealloc; past that, grow only as payload arrives, so a
@@ -250,7 +252,7 @@ func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, inter
 				interrupted()
 				return typ, dst, nil
 			}
-			dst = slices.Grow(dst, 512)
+			dst = growMessage(dst, len(dst)-start, m.knownRest(), c.opts.ReadLimit)
 		}
 		n, err := m.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
@@ -270,6 +272,36 @@ func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, inter
 // maxPrealloc bounds the room ReadMessage reserves for a message before its
 // payload has arrived.
 const maxPrealloc = 64 << 10
+
+// minGrowth is the least room growMessage adds.
+const minGrowth = 512
+
+// growMessage returns full, a buffer holding n bytes of a message after
+// what came before it, with room for more. rest is the number of bytes the
+// message still has when that is known (its last frame has arrived and no
+// extension transforms it), or -1. limit is the read limit (<= 0: none).
+//
+// Growth is what keeps a message's memory near its size: growing by
+// doubling, as append does, holds the old and the new buffer at once and
+// leaves the earlier ones as garbage, up to three times the message in
+// all. Here every buffer ever allocated for one message adds up to at most
+// 1.25 times the limit plus minGrowth: the buffer doubles while it stays
+// within an eighth of the limit (those buffers add up to a quarter of it)
+// and then jumps to what the largest allowed message needs (the limit,
+// plus one byte to see the message end) or, when the rest is known, to
+// the exact size.
+func growMessage(full []byte, n int, rest, limit int64) []byte {
+	room := int64(max(n, minGrowth))
+	switch {
+	case rest > 0:
+		room = rest
+	case limit > 0 && int64(n)+room > limit/8:
+		room = max(limit+1-int64(n), 1)
+	}
+	grown := make([]byte, len(full), int64(len(full))+room)
+	copy(grown, full)
+	return grown
+}
 
 // nextFirstFrame discards the rest of any open message and reads frames
 // until a data message starts, and returns its first frame's header.
@@ -329,6 +361,15 @@ func (c *Conn) nextDataFrame(want frameKind) (frame.Header, error) {
 		}
 		return h, nil
 	}
+}
+
+// knownRest returns how many payload bytes an untransformed message has
+// left once its last frame has arrived, and -1 while that is not known.
+func (m *messageReader) knownRest() int64 {
+	if m.decoded != &m.raw || !m.lastSeen || m.c.ctrl.active {
+		return -1
+	}
+	return m.c.fr.Remaining()
 }
 
 // atEnd reports whether an untransformed message has been read to its end,
@@ -423,9 +464,6 @@ func (c *Conn) handleControl() error {
 			c.opts.OnPong(p)
 		}
 		c.pings.pong(p)
-		if c.keepAlive != nil {
-			c.keepAlive.pong()
-		}
 	case frame.OpClose:
 		return c.handleClose(p)
 	}
@@ -496,7 +534,7 @@ func (c *Conn) fail(err error, cause error) error {
 	}
 	c.endRead(err)
 	c.writeClose(pe.Code, pe.Reason)
-	c.drainUntilClose()
+	c.drainUntilClose(min(c.opts.CloseTimeout, failLinger), failDrainBytes)
 	if c.role == Client && c.hasPeerClose() {
 		c.awaitServerClose()
 	}
@@ -504,20 +542,45 @@ func (c *Conn) fail(err error, cause error) error {
 	return err
 }
 
+// After failing the connection, the Conn waits at most failLinger for the
+// peer's close frame, discarding at most failDrainBytes of what comes
+// before it. RFC 6455 §7.1.7 lets an endpoint that fails a connection stop
+// processing at once; the wait only gives a peer that made a mistake the
+// chance to see our close frame before the TCP connection goes (closing a
+// socket with unread input resets it, and a reset may discard the close
+// frame before the peer reads it). A peer that keeps sending gets neither
+// more time nor more of our CPU.
+const (
+	failLinger     = time.Second
+	failDrainBytes = 1 << 20
+)
+
 // drainUntilClose reads and discards frames until the peer's close frame or
-// the end of the stream, for at most CloseTimeout, and records the peer's
-// close. The caller holds the read lock and has sent its own close frame.
-func (c *Conn) drainUntilClose() {
+// the end of the stream, for at most timeout and, if budget is positive,
+// at most budget bytes of payload, and records the peer's close. The
+// caller holds the read lock and has sent its own close frame.
+func (c *Conn) drainUntilClose(timeout time.Duration, budget int64) {
 	if c.hasPeerClose() {
 		return
 	}
-	c.nc.SetReadDeadline(deadlineIn(c.opts.CloseTimeout))
+	if budget > 0 {
+		// The rest of the frame the reader is in is discarded first.
+		if budget -= c.fr.Remaining(); budget <= 0 {
+			return
+		}
+	}
+	c.nc.SetReadDeadline(deadlineIn(timeout))
 	for {
 		h, err := c.nextHeader()
 		if err != nil {
 			return
 		}
 		if h.Opcode != frame.OpClose {
+			if budget > 0 {
+				if budget -= h.Length + 2; budget <= 0 {
+					return
+				}
+			}
 			continue
 		}
 		p := c.ctrlBuf[:h.Length]

@@ -1,0 +1,202 @@
+package conn
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rfc6455/ws/frame"
+)
+
+// Liveness: releasing connections whose peer has gone without closing.
+//
+// A peer can vanish (its host gone, a NAT entry dropped) or stall (alive,
+// but no longer reading or answering) and keep its TCP connection open
+// for as long as it likes. Two mechanisms bound what that costs, both on
+// by default (Options.WriteTimeout, Options.KeepAliveInterval):
+//
+//   - The write timeout fails a write that cannot make progress: a peer
+//     that stops reading fills the socket's buffers, and the writer would
+//     otherwise wait forever, holding its goroutine and its message.
+//   - The keepalive pings a connection that has received nothing for an
+//     interval and closes it when nothing comes back while the
+//     application is waiting to read, so that a quiet but live peer stays
+//     connected and a dead one is released.
+//
+// Both run on one timer per connection and a few words of state, not a
+// goroutine: an idle connection costs no stack for them.
+
+// liveness holds the state of both mechanisms. A Conn allocates it in New
+// unless the application turned both off.
+type liveness struct {
+	c *Conn
+
+	// reads counts the reader's reads from the network: it is odd while a
+	// read is in progress and even between reads, and advances at the
+	// start and at the end of each. Only the reader stores it. The
+	// keepalive compares it with the value it saw when it sent its ping:
+	// unchanged and odd means that one read has been waiting since before
+	// the ping and nothing has arrived.
+	reads atomic.Uint32
+
+	// The write timeout: the rolling deadline, on the monotonic clock
+	// (monoNow) for the writers' check and as wall time for the
+	// net.Conn; wmu serialises setting the connection's write deadline.
+	writeTimeout time.Duration
+	rollMono     atomic.Int64
+	wmu          sync.Mutex
+	rollWall     int64 // unix nanoseconds; under wmu
+
+	// The keepalive, under mu.
+	mu       sync.Mutex
+	timer    *time.Timer
+	awaiting bool   // a keepalive ping is unanswered
+	seen     uint32 // reads when the timer last looked
+	stopped  bool
+}
+
+// keepAlivePayload marks keepalive pings; Ping's 8-byte ids never match it.
+var keepAlivePayload = []byte("keepalive")
+
+// monoBase anchors monoNow: time.Since on a time with a monotonic reading
+// reads only the monotonic clock, which is cheaper than time.Now.
+var monoBase = time.Now()
+
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// startLiveness sets up the write timeout and the keepalive as the options
+// ask, and nothing when both are off.
+func (c *Conn) startLiveness() {
+	o := &c.opts
+	if o.WriteTimeout <= 0 && o.KeepAliveInterval <= 0 {
+		return
+	}
+	l := &liveness{c: c, writeTimeout: max(o.WriteTimeout, 0)}
+	c.live = l
+	if o.KeepAliveInterval > 0 {
+		l.mu.Lock()
+		l.timer = time.AfterFunc(o.KeepAliveInterval, l.fire)
+		l.mu.Unlock()
+	}
+}
+
+// netReadStarts and netReadEnds bracket each read of the reader from the
+// network.
+func (c *Conn) netReadStarts() {
+	if l := c.live; l != nil {
+		l.reads.Store(l.reads.Load() | 1)
+	}
+}
+
+func (c *Conn) netReadEnds() {
+	if l := c.live; l != nil {
+		if n := l.reads.Load(); n&1 != 0 {
+			l.reads.Store(n + 1)
+		}
+	}
+}
+
+// beforeNetWrite keeps the rolling write deadline at least half a
+// WriteTimeout ahead. Writers call it before each write to the network,
+// under the wire; most calls read the monotonic clock and return.
+func (c *Conn) beforeNetWrite() {
+	l := c.live
+	if l == nil || l.writeTimeout <= 0 {
+		return
+	}
+	now := monoNow()
+	if r := l.rollMono.Load(); r != 0 && r-now > int64(l.writeTimeout/2) {
+		return
+	}
+	l.wmu.Lock()
+	l.rollMono.Store(now + int64(l.writeTimeout))
+	l.rollWall = time.Now().Add(l.writeTimeout).UnixNano()
+	c.applyWriteDeadlineLocked()
+	l.wmu.Unlock()
+}
+
+// applyWriteDeadline sets the connection's write deadline to the earlier
+// of the application's (SetWriteDeadline) and the rolling one.
+func (c *Conn) applyWriteDeadline() error {
+	l := c.live
+	if l == nil {
+		return c.nc.SetWriteDeadline(fromUnixNano(c.writeDeadline.Load()))
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return c.applyWriteDeadlineLocked()
+}
+
+// applyWriteDeadlineLocked is applyWriteDeadline for a caller holding
+// c.live.wmu.
+func (c *Conn) applyWriteDeadlineLocked() error {
+	d := c.writeDeadline.Load()
+	if roll := c.live.rollWall; roll != 0 && (d == 0 || roll < d) {
+		d = roll
+	}
+	return c.nc.SetWriteDeadline(fromUnixNano(d))
+}
+
+// fire is the keepalive's timer. Without a ping outstanding, it sends one
+// if no read from the network has ended since it last looked. With one
+// outstanding, it decides: a read that ended since the ping means the peer
+// is alive; one read that has waited since before the ping, with nothing
+// arriving, means it is not; otherwise the application is not reading (or
+// only began after the ping), so nothing can be known yet, and it looks
+// again after another timeout.
+func (l *liveness) fire() {
+	c := l.c
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		return
+	}
+	reads := l.reads.Load()
+	ended := reads>>1 != l.seen>>1 // reads advance by 2 per read; the low bit is "in progress"
+	switch {
+	case ended:
+		// Input arrived since the last look: the peer is alive.
+		l.awaiting = false
+		l.timer.Reset(c.opts.KeepAliveInterval)
+	case !l.awaiting:
+		l.awaiting = true
+		l.seen = reads
+		l.timer.Reset(c.opts.KeepAliveTimeout)
+		l.mu.Unlock()
+		c.writeControl(frame.OpPing, keepAlivePayload, c.opts.KeepAliveTimeout)
+		return
+	case reads&1 == 0 || reads != l.seen:
+		l.timer.Reset(c.opts.KeepAliveTimeout)
+	default:
+		l.stopped = true
+		l.mu.Unlock()
+		l.expire()
+		return
+	}
+	l.seen = reads
+	l.mu.Unlock()
+}
+
+// expire sends a best-effort close frame with 1011 and closes TCP.
+func (l *liveness) expire() {
+	c := l.c
+	if c.lockWire(10 * time.Millisecond) {
+		if !c.markCloseSent() {
+			var buf [32]byte
+			c.nc.SetWriteDeadline(deadlineIn(100 * time.Millisecond))
+			c.writeControlLocked(frame.OpClose, frame.AppendClosePayload(buf[:0], frame.StatusInternalError, "keepalive timeout"))
+		}
+		c.unlockWire()
+	}
+	c.closeTCP(ErrKeepAliveTimeout)
+}
+
+// stop ends the keepalive when the connection closes.
+func (l *liveness) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+}
