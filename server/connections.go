@@ -32,16 +32,18 @@ const goingAwayReason = "server shutting down"
 type Connections struct {
 	mu       sync.Mutex
 	open     map[*tracked]struct{}
-	stopping bool
+	pending  int           // handshakes admitted that have not yet added their Conn or failed
+	stopping bool          // Shutdown has begun
+	expired  bool          // a Shutdown's ctx is done: late Conns are closed at once
 	stopped  chan struct{} // closed when Shutdown begins; made on first use
-	emptied  chan struct{} // closed when open is empty after Shutdown began; made by Shutdown
+	emptied  chan struct{} // closed when, after Shutdown began, nothing is open or pending
 }
 
 // tracked is one Conn in a Connections set.
 type tracked struct {
 	c       *conn.Conn
 	gone    bool // the TCP connection is closed
-	closing bool // Shutdown has sent the close frame
+	closing bool // a close frame with 1001 is on its way
 }
 
 // Len returns the number of open connections in the set.
@@ -59,6 +61,8 @@ func (s *Connections) Len() int {
 // with its own close frame and the connection is closed, or until ctx is
 // done. It then closes whatever is still open at once (CloseNow) and
 // returns ctx.Err(); it returns nil when every connection ended before.
+// A handshake that was past the point of refusal when Shutdown began
+// (writing its 101) is waited for, and its Conn closed the same way.
 //
 // Each close handshake is also bounded by the Conn's CloseTimeout
 // (conn.Options, 5 s by default), so a ctx without a deadline is safe:
@@ -81,7 +85,7 @@ func (s *Connections) Shutdown(ctx context.Context) error {
 		}
 		close(s.stopped)
 	}
-	if len(s.open) == 0 {
+	if len(s.open) == 0 && s.pending == 0 {
 		s.mu.Unlock()
 		return nil
 	}
@@ -102,7 +106,7 @@ func (s *Connections) Shutdown(ctx context.Context) error {
 	// The goroutines end with their connections, which end by ctx at the
 	// latest (CloseNow below ends a pending Close at once).
 	for _, c := range closing {
-		go c.Close(conn.StatusGoingAway, goingAwayReason)
+		go goAway(c)
 	}
 	select {
 	case <-emptied:
@@ -110,6 +114,7 @@ func (s *Connections) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
+	s.expired = true
 	left := make([]*conn.Conn, 0, len(s.open))
 	for t := range s.open {
 		left = append(left, t.c)
@@ -121,8 +126,11 @@ func (s *Connections) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// stopping returns a channel closed when Shutdown begins, or nil (which
-// never becomes ready) for a nil set.
+// goAway runs the close handshake of a server that is going away.
+func goAway(c *conn.Conn) { c.Close(conn.StatusGoingAway, goingAwayReason) }
+
+// stoppedChan returns a channel closed when Shutdown begins, or nil
+// (never ready) for a nil set.
 func (s *Connections) stoppedChan() <-chan struct{} {
 	if s == nil {
 		return nil
@@ -135,31 +143,62 @@ func (s *Connections) stoppedChan() <-chan struct{} {
 	return s.stopped
 }
 
-// admits reports whether new connections may still be opened: the set is
-// nil or Shutdown has not begun.
-func (s *Connections) admits() bool {
+// begin admits a handshake about to write its 101 response, and reports
+// false when Shutdown has begun (the request is to be refused with 503).
+// An admitted handshake must end with add or abort. A nil set admits
+// everything and tracks nothing.
+func (s *Connections) begin() bool {
 	if s == nil {
 		return true
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.stopping
+	if s.stopping {
+		return false
+	}
+	s.pending++
+	return true
 }
 
-// add puts c, described by t, in the set, unless Shutdown has begun or
-// c's TCP connection is already closed; it reports whether it did.
-func (s *Connections) add(t *tracked, c *conn.Conn) bool {
+// abort ends an admitted handshake that failed.
+func (s *Connections) abort() {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopping || t.gone {
-		return false
+	s.pending--
+	s.checkEmptied()
+}
+
+// add ends an admitted handshake: it puts c, described by t, in the set,
+// unless its TCP connection is already closed. It reports false when
+// Shutdown began meanwhile: c is then closed as Shutdown closes the
+// others (1001, or at once if Shutdown's ctx is done), and the caller
+// should not hand it out.
+func (s *Connections) add(t *tracked, c *conn.Conn) bool {
+	s.mu.Lock()
+	s.pending--
+	stopping, expired := s.stopping, s.expired
+	if t.gone {
+		s.checkEmptied()
+		s.mu.Unlock()
+		return !stopping
 	}
 	t.c = c
 	if s.open == nil {
 		s.open = make(map[*tracked]struct{})
 	}
 	s.open[t] = struct{}{}
-	return true
+	t.closing = stopping
+	s.mu.Unlock()
+	switch {
+	case expired:
+		c.CloseNow()
+	case stopping:
+		go goAway(c)
+	}
+	return !stopping
 }
 
 // remove takes t out of the set once its TCP connection is closed.
@@ -168,11 +207,18 @@ func (s *Connections) remove(t *tracked) {
 	defer s.mu.Unlock()
 	t.gone = true
 	delete(s.open, t)
-	if len(s.open) == 0 && s.emptied != nil {
-		select {
-		case <-s.emptied:
-		default:
-			close(s.emptied)
-		}
+	s.checkEmptied()
+}
+
+// checkEmptied signals Shutdown when nothing is open or pending. The
+// caller holds s.mu.
+func (s *Connections) checkEmptied() {
+	if s.emptied == nil || len(s.open) > 0 || s.pending > 0 {
+		return
+	}
+	select {
+	case <-s.emptied:
+	default:
+		close(s.emptied)
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// DefaultMaxHandshakes bounds the handshakes Serve runs at once when
-// AcceptOptions.MaxHandshakes is zero. A real client finishes its
+// DefaultMaxHandshakes bounds the handshakes Serve runs at once that wait
+// for their request, when AcceptOptions.MaxHandshakes is zero. A real client finishes its
 // handshake in one round trip, so even a server taking thousands of new
 // connections a second has a few hundred in progress; 1024 slow ones,
 // each holding at most a goroutine, a 4 KiB read buffer and
@@ -48,8 +48,8 @@ type handshakeSlot struct {
 	cut        bool // cut short by the cap or by Serve's end
 }
 
-// handshakeSlots bounds the handshakes in progress in one Serve call
-// (AcceptOptions.MaxHandshakes). When a new one would pass the cap, the
+// handshakeSlots bounds the handshakes waiting for their request in one
+// Serve call (AcceptOptions.MaxHandshakes). When a new one would pass the cap, the
 // oldest one is cut short instead of refusing the new one: a legitimate
 // client needs its slot for one round trip, a slow or idle one holds it
 // for HandshakeTimeout, so the oldest handshake is almost always an idle

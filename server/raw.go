@@ -47,7 +47,7 @@ func Upgrade(nc net.Conn, opts *AcceptOptions) (*conn.Conn, *http.Request, error
 }
 
 // errCutShort is the error of a Serve handshake cut short by
-// MaxHandshakes or by Serve's end after it had written its 101 response.
+// MaxHandshakes or by Serve's end while it waited for its request.
 var errCutShort = errors.New("server: handshake cut short")
 
 // upgrade runs the raw handshake on nc, whose deadline the caller has set.
@@ -57,14 +57,20 @@ var errCutShort = errors.New("server: handshake cut short")
 //
 // On failure upgrade has closed nc and given count its place back.
 func (o *AcceptOptions) upgrade(nc net.Conn, slots *handshakeSlots, count *connCount) (*conn.Conn, *http.Request, error) {
-	opened := false // from open on, the Conn gives count's place back when it closes
-	if count != nil {
-		defer func() {
-			if !opened {
-				count.release()
-			}
-		}()
-	}
+	// From open on, the Conn ends its handshake in o.Connections and
+	// gives count's place back when it closes.
+	admitted, opened := false, false
+	defer func() {
+		if opened {
+			return
+		}
+		if admitted {
+			o.Connections.abort()
+		}
+		if count != nil {
+			count.release()
+		}
+	}()
 	var slot *handshakeSlot
 	if slots != nil {
 		slot = slots.enter(nc)
@@ -77,35 +83,32 @@ func (o *AcceptOptions) upgrade(nc net.Conn, slots *handshakeSlots, count *connC
 	}()
 
 	r, err := handshake.ReadRequest(br, o.MaxHeaderBytes)
+	// The slot is for the wait for the request, the part a client
+	// controls; what follows takes no round trip. A handshake cut short
+	// while its request arrived is cut short all the same, so that
+	// leaving the slot and the cut cannot race with clearing the deadline.
+	if !slots.leave(slot) {
+		nc.Close()
+		return nil, r, errCutShort
+	}
 	if err != nil {
-		slots.leave(slot)
 		return nil, nil, refuse(nc, err)
 	}
 	if r.RemoteAddr == "" {
 		r.RemoteAddr = nc.RemoteAddr().String()
 	}
-	if !o.Connections.admits() {
-		slots.leave(slot)
+	if admitted = o.Connections.begin(); !admitted {
 		refuse(nc, shuttingDown())
 		return nil, r, ErrShuttingDown
 	}
 	a, he := o.negotiate(r)
 	if he != nil {
-		slots.leave(slot)
 		return nil, r, refuse(nc, he)
 	}
 	if err := handshake.WriteResponse(nc, a.key, a.protocol, a.extensions); err != nil {
-		slots.leave(slot)
 		a.release()
 		nc.Close()
 		return nil, r, fmt.Errorf("server: writing the handshake response: %w", err)
-	}
-	// Leaving the slot before clearing the deadline: a handshake cut
-	// short from now on would have its Conn's deadline overwritten.
-	if !slots.leave(slot) {
-		a.release()
-		nc.Close()
-		return nil, r, errCutShort
 	}
 	if err := nc.SetDeadline(time.Time{}); err != nil {
 		a.release()
@@ -141,15 +144,15 @@ type Handler func(ctx context.Context, c *conn.Conn, r *http.Request)
 // handle.
 //
 // Serve bounds what hostile or merely numerous clients can make it hold
-// (see AcceptOptions): the handshakes in progress (MaxHandshakes, 1024 by
-// default: past it the oldest is cut short), each for at most
-// HandshakeTimeout (10 s) and MaxHeaderBytes (8 KiB), and the open
-// connections (MaxConnections, from the process's descriptor limit by
-// default: past it a new connection is answered 503 and closed).
+// (see AcceptOptions): the handshakes waiting for their request
+// (MaxHandshakes, 1024 by default: past it the oldest is cut short), each
+// for at most HandshakeTimeout (10 s) and MaxHeaderBytes (8 KiB), and the
+// open connections (MaxConnections, from the process's descriptor limit
+// by default: past it a new connection is answered 503 and closed).
 //
 // Serve returns when ln fails permanently, when ctx is done, or when
-// opts.Connections.Shutdown begins; it then closes ln, cuts handshakes
-// still in progress short and waits for every handle call it started to
+// opts.Connections.Shutdown begins; it then closes ln, cuts short the
+// handshakes still waiting for their request and waits for every handle call it started to
 // return, so handlers should watch ctx and end when their Conn does. The
 // error is ctx.Err() when ctx ended it, ErrShuttingDown when Shutdown
 // did, otherwise the error from ln.Accept. A temporary accept error (such
@@ -230,6 +233,10 @@ func Serve(ctx context.Context, ln net.Listener, opts *AcceptOptions, handle Han
 			c, r, err := o.upgrade(nc, slots, count)
 			if err != nil {
 				return // upgrade has closed nc and released its count
+			}
+			if ctx.Err() != nil {
+				c.CloseNow() // Serve is ending: no new handler
+				return
 			}
 			// The handler gets a goroutine of its own: this one's stack
 			// grew through the handshake, and a connection that then

@@ -77,11 +77,11 @@ type AcceptOptions struct {
 	// costs nothing.
 	Connections *Connections
 
-	// MaxHandshakes bounds the handshakes Serve runs at once
+	// MaxHandshakes bounds the handshakes Serve runs at once that are
+	// waiting for their request, the part of a handshake a client controls
 	// (DefaultMaxHandshakes, 1024, when zero; no bound when negative). A
-	// connection that arrives with MaxHandshakes handshakes in progress is
-	// not refused: the oldest handshake in progress is cut short instead
-	// (closed without an answer). Real clients finish in a round trip and
+	// connection that arrives with MaxHandshakes of them is not refused:
+	// the oldest is cut short instead (closed without an answer). Real clients finish in a round trip and
 	// slow or idle ones are the oldest, so a flood of connections that
 	// send their request a byte at a time holds at most MaxHandshakes
 	// goroutines and buffers, and cannot lock real clients out for
@@ -251,11 +251,11 @@ func shuttingDown() *handshake.Error {
 }
 
 // open hands nc, once the 101 response is written, to package conn, with
-// the hooks that follow its life: its entry in o.Connections and its
-// place in count (Serve's MaxConnections), both released when the TCP
-// connection is closed. If Shutdown began while the handshake finished,
-// the Conn is closed with 1001 as Shutdown would have, and open returns
-// ErrShuttingDown.
+// the hooks that follow its life: its entry in o.Connections (whose begin
+// admitted the handshake) and its place in count (Serve's
+// MaxConnections), both released when the TCP connection is closed. If
+// Shutdown began while the handshake finished, the Conn is being closed as
+// Shutdown closes the others, and open returns ErrShuttingDown.
 func (o *AcceptOptions) open(nc net.Conn, a *agreement, buffered []byte, count *connCount) (*conn.Conn, error) {
 	setup := conn.Setup{
 		Role:        conn.Server,
@@ -277,8 +277,7 @@ func (o *AcceptOptions) open(nc net.Conn, a *agreement, buffered []byte, count *
 		setup.OnClose = count.release
 	}
 	c := conn.New(nc, setup)
-	if t != nil && !set.add(t, c) {
-		c.Close(conn.StatusGoingAway, goingAwayReason)
+	if set != nil && !set.add(t, c) {
 		return nil, ErrShuttingDown
 	}
 	return c, nil
@@ -335,31 +334,42 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // serving path. An idle Conn itself holds no buffers (see conn.Options).
 func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.Conn, error) {
 	o := opts.withDefaults()
-	if !o.Connections.admits() {
+	if !o.Connections.begin() {
 		shuttingDown().ServeHTTP(w, r)
 		return nil, ErrShuttingDown
 	}
+	nc, a, buffered, err := o.hijack(w, r)
+	if err != nil {
+		o.Connections.abort()
+		return nil, err
+	}
+	return o.open(nc, &a, buffered, nil)
+}
+
+// hijack runs Accept's handshake up to the 101 response, and returns the
+// connection and what the handshake agreed.
+func (o *AcceptOptions) hijack(w http.ResponseWriter, r *http.Request) (net.Conn, agreement, []byte, error) {
 	a, he := o.negotiate(r)
 	if he != nil {
 		he.ServeHTTP(w, r)
-		return nil, he
+		return nil, a, nil, he
 	}
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		a.release()
 		http.Error(w, "the connection cannot be upgraded to a WebSocket", http.StatusInternalServerError)
-		return nil, fmt.Errorf("%w: %w", ErrHijack, err)
+		return nil, a, nil, fmt.Errorf("%w: %w", ErrHijack, err)
 	}
 
 	if err := nc.SetDeadline(o.deadline()); err != nil {
 		a.release()
 		nc.Close()
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, a, nil, fmt.Errorf("server: %w", err)
 	}
 	if err := writeResponse(nc, brw, &a); err != nil {
 		a.release()
 		nc.Close()
-		return nil, fmt.Errorf("server: writing the handshake response: %w", err)
+		return nil, a, nil, fmt.Errorf("server: writing the handshake response: %w", err)
 	}
 	// net/http may have set read and write deadlines of its own
 	// (http.Server.ReadTimeout, WriteTimeout); they belong to the HTTP
@@ -367,13 +377,13 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.
 	if err := nc.SetDeadline(time.Time{}); err != nil {
 		a.release()
 		nc.Close()
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, a, nil, fmt.Errorf("server: %w", err)
 	}
 	var buffered []byte
 	if brw != nil {
 		buffered = takeBuffered(brw.Reader)
 	}
-	return o.open(nc, &a, buffered, nil)
+	return nc, a, buffered, nil
 }
 
 // writeResponse writes the 101 response (RFC 6455 §4.2.2 step 5) on a
