@@ -28,8 +28,13 @@ const DefaultMaxHandshakes = 1024
 //
 // It reads the limit on every call; Serve calls it once, when it starts.
 func DefaultMaxConnections() int {
-	soft, ok := fileLimit()
-	if !ok || soft <= 0 || soft > 1<<30 {
+	return maxConnectionsFor(fileLimit())
+}
+
+// maxConnectionsFor is DefaultMaxConnections for a descriptor limit of
+// soft, known when ok.
+func maxConnectionsFor(soft uint64, ok bool) int {
+	if !ok || soft == 0 || soft > 1<<30 {
 		return 16384
 	}
 	n := int(soft)
