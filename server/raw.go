@@ -27,9 +27,9 @@ var readerPool = sync.Pool{
 // without net/http. It reads the request with handshake.ReadRequest, so the
 // request line and header fields are bounded by opts.MaxHeaderBytes
 // (431 beyond it) and a request that announces a body is refused (400),
-// applies the same checks as Accept, writes the 101
-// response and returns the connection together with the request (for its
-// path, query and header fields). The whole exchange must finish within
+// applies the same checks as Accept, writes the 101 response and returns
+// the connection together with the request (for its path, query and
+// header fields). The whole exchange must finish within
 // opts.HandshakeTimeout. Once opts.Connections.Shutdown has begun, the
 // request is answered 503 and Upgrade returns ErrShuttingDown.
 //
@@ -51,9 +51,9 @@ func Upgrade(nc net.Conn, opts *AcceptOptions) (*conn.Conn, *http.Request, error
 var errCutShort = errors.New("server: handshake cut short")
 
 // upgrade runs the raw handshake on nc, whose deadline the caller has set.
-// Within Serve, slots holds the handshakes in progress under
-// MaxHandshakes and count the connections under MaxConnections; Upgrade
-// passes nil for both.
+// Within Serve, slots holds the handshakes waiting for their request
+// under MaxHandshakes and count the connections under MaxConnections;
+// Upgrade passes nil for both.
 //
 // On failure upgrade has closed nc and given count its place back.
 func (o *AcceptOptions) upgrade(nc net.Conn, slots *handshakeSlots, count *connCount) (*conn.Conn, *http.Request, error) {
@@ -152,12 +152,12 @@ type Handler func(ctx context.Context, c *conn.Conn, r *http.Request)
 //
 // Serve returns when ln fails permanently, when ctx is done, or when
 // opts.Connections.Shutdown begins; it then closes ln, cuts short the
-// handshakes still waiting for their request and waits for every handle call it started to
-// return, so handlers should watch ctx and end when their Conn does. The
-// error is ctx.Err() when ctx ended it, ErrShuttingDown when Shutdown
-// did, otherwise the error from ln.Accept. A temporary accept error (such
-// as running out of file descriptors) is retried with a backoff of up to
-// one second.
+// handshakes still waiting for their request and waits for every handle
+// call it started to return, so handlers should watch ctx and end when
+// their Conn does. The error is ctx.Err() when ctx ended it,
+// ErrShuttingDown when Shutdown did, otherwise the error from ln.Accept.
+// A temporary accept error (such as running out of file descriptors) is
+// retried with a backoff of up to one second.
 //
 // To stop gracefully, call opts.Connections.Shutdown: it stops Serve's
 // accept loop, sends 1001 Going Away to every connection and waits for

@@ -81,12 +81,13 @@ type AcceptOptions struct {
 	// waiting for their request, the part of a handshake a client controls
 	// (DefaultMaxHandshakes, 1024, when zero; no bound when negative). A
 	// connection that arrives with MaxHandshakes of them is not refused:
-	// the oldest is cut short instead (closed without an answer). Real clients finish in a round trip and
-	// slow or idle ones are the oldest, so a flood of connections that
-	// send their request a byte at a time holds at most MaxHandshakes
-	// goroutines and buffers, and cannot lock real clients out for
-	// HandshakeTimeout. Accept and Upgrade ignore it (under net/http, see
-	// http.Server.ReadHeaderTimeout in the package doc).
+	// the oldest is cut short instead (closed without an answer). Real
+	// clients finish in a round trip and slow or idle ones are the oldest,
+	// so a flood of connections that send their request a byte at a time
+	// holds at most MaxHandshakes goroutines and buffers, and cannot lock
+	// real clients out for HandshakeTimeout. Accept and Upgrade ignore it
+	// (under net/http, see http.Server.ReadHeaderTimeout in the package
+	// doc).
 	MaxHandshakes int
 
 	// MaxConnections bounds the connections Serve holds open, from accept
