@@ -25,7 +25,8 @@ const goingAwayReason = "server shutting down"
 // handlers and Serve calls at once.
 //
 // The zero value is an empty set, ready to use; a Connections must not be
-// copied after first use. Tracking a connection costs two small
+// copied after first use. Shutdown is for good: a set that has been shut
+// down refuses connections from then on. Tracking a connection costs two small
 // allocations and a mutex round trip when it opens and when it closes;
 // without a Connections in the options, nothing is tracked and nothing
 // is paid.

@@ -125,9 +125,9 @@ func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw boo
 	conns := &server.Connections{}
 	o := *opts
 	o.Connections = conns
-	// shutdown stops everything: stopAccepting, then the WebSocket
-	// connections, within grace.
-	// A grace period that runs out is reported, not the server's failure.
+	// shutdown stops accepting (stopAccepting) and closes the WebSocket
+	// connections, within grace. A grace period that runs out is
+	// reported, not the server's failure.
 	shutdown := func(stopAccepting func(context.Context) error) {
 		sctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
@@ -153,7 +153,7 @@ func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw boo
 			return err
 		case <-ctx.Done():
 		}
-		shutdown(func(context.Context) error { return nil })
+		shutdown(func(context.Context) error { return nil }) // Shutdown stops Serve
 		stopServe()
 		if err := <-served; !errors.Is(err, server.ErrShuttingDown) && !errors.Is(err, context.Canceled) {
 			return err
