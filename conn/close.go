@@ -139,6 +139,9 @@ func (c *Conn) closeTCP(why error) {
 			c.unlockWire()
 		}
 		c.tryEndWrite()
+		if c.onClose != nil {
+			c.onClose()
+		}
 	})
 }
 

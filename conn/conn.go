@@ -210,6 +210,11 @@ type Setup struct {
 	Extension   Extension // negotiated extension, or nil
 	Buffered    []byte    // bytes read from the connection past the handshake
 	Options     *Options  // nil means defaults
+	// OnClose, if not nil, is called once, after the TCP connection is
+	// closed, on the goroutine that closed it; it lets a server keep a set
+	// of open connections (package server's Connections) without a
+	// goroutine per connection. It must not block.
+	OnClose func()
 }
 
 // Errors returned by Conn methods.
@@ -328,11 +333,11 @@ type Conn struct {
 	flushArmed bool
 	readEnded  bool // the read side has given up the extension; under the read lock
 	isClosed   atomic.Bool
+	closeOnce  sync.Once     // (after isClosed, where its 12 bytes leave no padding)
 	peerClose  *CloseError   // the peer's close frame, once received
 	gotClose   chan struct{} // closed when the peer's close frame arrives; made by peerClosed
 	closed     chan struct{} // closed when the TCP connection is closed
-	closeOnce  sync.Once
-	closeErr   error // why the connection ended, for later calls
+	closeErr   error         // why the connection ended, for later calls
 
 	// Deadlines set by the application, restored after context cancellation.
 	readDeadline  atomic.Int64
@@ -340,9 +345,10 @@ type Conn struct {
 
 	readWatch, writeWatch watcher
 
-	pings pingWaiters
-	live  *liveness    // write timeout and keepalive (liveness.go)
-	idle  *idleRelease // Options.ReleaseCompressionAfter (idlerelease.go); under the message lock
+	pings   pingWaiters
+	live    *liveness    // write timeout and keepalive (liveness.go)
+	idle    *idleRelease // Options.ReleaseCompressionAfter (idlerelease.go); under the message lock
+	onClose func()       // Setup.OnClose, called at the end of closeTCP
 }
 
 // New returns a Conn that speaks WebSocket over nc after the opening
@@ -354,6 +360,7 @@ func New(nc net.Conn, s Setup) *Conn {
 		subprot: s.Subprotocol,
 		ext:     s.Extension,
 		closed:  make(chan struct{}),
+		onClose: s.OnClose,
 	}
 	if s.Options != nil {
 		c.opts = *s.Options

@@ -153,3 +153,61 @@ func ExampleAccept_compression() {
 	// {"ticker":"ACME","price":101.25,"volume":1200}
 	// {"ticker":"ACME","price":102.25,"volume":1200}
 }
+
+// Stopping a net/http server gracefully: every WebSocket connection gets
+// 1001 Going Away and a few seconds to answer it.
+func ExampleConnections_Shutdown() {
+	conns := &server.Connections{}
+	opts := &server.AcceptOptions{Connections: conns}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, err := server.Accept(w, r, opts)
+			if err != nil {
+				return
+			}
+			go func() { // serve the connection, and let the handler return
+				defer c.CloseNow()
+				for {
+					if _, _, err := c.ReadMessage(context.Background(), nil); err != nil {
+						return
+					}
+				}
+			}()
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    8 << 10,
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go srv.Serve(ln)
+
+	c, _, err := client.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", &client.DialOptions{Proxy: client.NoProxy})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseNow()
+	closed := make(chan error)
+	go func() {
+		_, _, err := c.ReadMessage(context.Background(), nil)
+		closed <- err
+	}()
+	for i := 0; conns.Len() == 0 && i < 2000; i++ { // the server adds the Conn just after its 101
+		time.Sleep(time.Millisecond)
+	}
+
+	// On SIGTERM, say:
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	go srv.Shutdown(ctx)
+	fmt.Println("Shutdown:", conns.Shutdown(ctx))
+
+	var ce *conn.CloseError
+	if errors.As(<-closed, &ce) {
+		fmt.Println("the client got:", ce.Code, ce.Reason)
+	}
+	// Output:
+	// Shutdown: <nil>
+	// the client got: going away server shutting down
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"time"
 
@@ -68,6 +69,36 @@ type AcceptOptions struct {
 	// (RFC 6585 §5). Under net/http, http.Server.MaxHeaderBytes applies
 	// instead.
 	MaxHeaderBytes int
+
+	// Connections, when set, records every Conn that Accept, Upgrade and
+	// Serve hand out, so that Connections.Shutdown can end them all with
+	// 1001 Going Away when the server stops. Once Shutdown has begun, new
+	// requests are answered 503 Service Unavailable. nil tracks nothing and
+	// costs nothing.
+	Connections *Connections
+
+	// MaxHandshakes bounds the handshakes Serve runs at once that are
+	// waiting for their request, the part of a handshake a client controls
+	// (DefaultMaxHandshakes, 1024, when zero; no bound when negative). A
+	// connection that arrives with MaxHandshakes of them is not refused:
+	// the oldest is cut short instead (closed without an answer). Real
+	// clients finish in a round trip and slow or idle ones are the oldest,
+	// so a flood of connections that send their request a byte at a time
+	// holds at most MaxHandshakes goroutines and buffers, and cannot lock
+	// real clients out for HandshakeTimeout. Accept and Upgrade ignore it
+	// (under net/http, see http.Server.ReadHeaderTimeout in the package
+	// doc).
+	MaxHandshakes int
+
+	// MaxConnections bounds the connections Serve holds open, from accept
+	// until the TCP connection is closed, handshakes included
+	// (DefaultMaxConnections() when zero: the process's descriptor limit
+	// less some headroom; no bound when negative). A connection accepted at
+	// the cap is answered 503 Service Unavailable and closed at once, so
+	// its client learns to retry rather than waiting in the listen queue,
+	// and the process keeps descriptors for its other work. Accept and
+	// Upgrade ignore it.
+	MaxConnections int
 }
 
 // ExtensionNegotiator chooses the extensions of a connection from the
@@ -144,6 +175,9 @@ type agreement struct {
 // the extensions. Every error is a *handshake.Error that says how to
 // answer.
 func (o *AcceptOptions) negotiate(r *http.Request) (agreement, *handshake.Error) {
+	if he := checkFraming(r); he != nil {
+		return agreement{}, he
+	}
 	req, err := handshake.ParseRequest(r)
 	if err != nil {
 		return agreement{}, asHandshakeError(err, http.StatusBadRequest)
@@ -176,6 +210,80 @@ func (o *AcceptOptions) negotiate(r *http.Request) (agreement, *handshake.Error)
 	return a, nil
 }
 
+// checkFraming refuses what net/http accepts but the raw path's
+// handshake.ReadRequest does not: a request that announces a body
+// (Content-Length other than 0, or any Transfer-Encoding, RFC 7230
+// §3.3.3), and a request that is not HTTP/1.x. The bytes after an upgrade
+// request's header are the client's first WebSocket frames, so a body
+// would be read as frames: a client, or a proxy that framed the request
+// differently, could smuggle frames past whatever inspected the HTTP
+// request (with "Content-Length: 14" the 14 bytes of body were read as a
+// masked text frame and echoed). The answer asks net/http to close the
+// connection (Connection: close) instead of reading the body and waiting
+// for another request on it.
+func checkFraming(r *http.Request) *handshake.Error {
+	if r.ProtoMajor != 1 {
+		return &handshake.Error{Status: http.StatusHTTPVersionNotSupported, Message: "a WebSocket handshake needs HTTP/1.1"}
+	}
+	var field string
+	switch {
+	case len(r.TransferEncoding) > 0:
+		field = "Transfer-Encoding"
+	case r.ContentLength != 0:
+		field = "Content-Length"
+	default:
+		return nil
+	}
+	return &handshake.Error{
+		Status:  http.StatusBadRequest,
+		Message: "a WebSocket handshake has no body (" + field + ")",
+		Header:  http.Header{"Connection": {"close"}},
+	}
+}
+
+// shuttingDown is the answer to a request that arrives once
+// Connections.Shutdown has begun.
+func shuttingDown() *handshake.Error {
+	return &handshake.Error{
+		Status:  http.StatusServiceUnavailable,
+		Message: "the server is shutting down",
+		Header:  http.Header{"Connection": {"close"}},
+	}
+}
+
+// open hands nc, once the 101 response is written, to package conn, with
+// the hooks that follow its life: its entry in o.Connections (whose begin
+// admitted the handshake) and its place in count (Serve's
+// MaxConnections), both released when the TCP connection is closed. If
+// Shutdown began while the handshake finished, the Conn is being closed as
+// Shutdown closes the others, and open returns ErrShuttingDown.
+func (o *AcceptOptions) open(nc net.Conn, a *agreement, buffered []byte, count *connCount) (*conn.Conn, error) {
+	setup := conn.Setup{
+		Role:        conn.Server,
+		Subprotocol: a.protocol,
+		Extension:   a.ext,
+		Buffered:    buffered,
+		Options:     o.Conn,
+	}
+	set := o.Connections
+	var t *tracked
+	switch {
+	case set != nil && count != nil:
+		t = new(tracked)
+		setup.OnClose = func() { set.remove(t); count.release() }
+	case set != nil:
+		t = new(tracked)
+		setup.OnClose = func() { set.remove(t) }
+	case count != nil:
+		setup.OnClose = count.release
+	}
+	c := conn.New(nc, setup)
+	if set != nil && !set.add(t, c) {
+		return nil, ErrShuttingDown
+	}
+	return c, nil
+}
+
 // release frees the negotiated extension of a handshake that did not
 // complete.
 func (a *agreement) release() {
@@ -198,11 +306,16 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // §4.2) for a request received by a net/http handler, and returns the
 // WebSocket connection.
 //
-// It validates r with handshake.ParseRequest, applies the origin policy,
-// selects the subprotocol and negotiates extensions. When one of these
-// fails it answers through w with the status the failure earns (400, 403,
-// 405 with Allow, 426 with Sec-WebSocket-Version: 13) and a short
-// plain-text body, and returns the *handshake.Error. Otherwise it takes
+// It refuses a request that announces a body (Content-Length other than
+// 0, or Transfer-Encoding) with 400 and one that is not HTTP/1.x with 505,
+// as the raw path does: the bytes after the request's header would be read
+// as WebSocket frames. It then validates r with handshake.ParseRequest,
+// applies the origin policy, selects the subprotocol and negotiates
+// extensions. When one of these fails it answers through w with the
+// status the failure earns (400, 403, 405 with Allow, 426 with
+// Sec-WebSocket-Version: 13, 505) and a short plain-text body, and returns
+// the *handshake.Error. Once opts.Connections.Shutdown has begun it
+// answers 503 and returns ErrShuttingDown. Otherwise it takes
 // the connection over with http.ResponseController.Hijack, so
 // ResponseWriters wrapped by middleware work as long as they implement
 // Unwrap, writes the 101 Switching Protocols response itself, and hands
@@ -222,27 +335,42 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // serving path. An idle Conn itself holds no buffers (see conn.Options).
 func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.Conn, error) {
 	o := opts.withDefaults()
+	if !o.Connections.begin() {
+		shuttingDown().ServeHTTP(w, r)
+		return nil, ErrShuttingDown
+	}
+	nc, a, buffered, err := o.hijack(w, r)
+	if err != nil {
+		o.Connections.abort()
+		return nil, err
+	}
+	return o.open(nc, &a, buffered, nil)
+}
+
+// hijack runs Accept's handshake up to the 101 response, and returns the
+// connection and what the handshake agreed.
+func (o *AcceptOptions) hijack(w http.ResponseWriter, r *http.Request) (net.Conn, agreement, []byte, error) {
 	a, he := o.negotiate(r)
 	if he != nil {
 		he.ServeHTTP(w, r)
-		return nil, he
+		return nil, a, nil, he
 	}
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		a.release()
 		http.Error(w, "the connection cannot be upgraded to a WebSocket", http.StatusInternalServerError)
-		return nil, fmt.Errorf("%w: %w", ErrHijack, err)
+		return nil, a, nil, fmt.Errorf("%w: %w", ErrHijack, err)
 	}
 
 	if err := nc.SetDeadline(o.deadline()); err != nil {
 		a.release()
 		nc.Close()
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, a, nil, fmt.Errorf("server: %w", err)
 	}
 	if err := writeResponse(nc, brw, &a); err != nil {
 		a.release()
 		nc.Close()
-		return nil, fmt.Errorf("server: writing the handshake response: %w", err)
+		return nil, a, nil, fmt.Errorf("server: writing the handshake response: %w", err)
 	}
 	// net/http may have set read and write deadlines of its own
 	// (http.Server.ReadTimeout, WriteTimeout); they belong to the HTTP
@@ -250,19 +378,13 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.
 	if err := nc.SetDeadline(time.Time{}); err != nil {
 		a.release()
 		nc.Close()
-		return nil, fmt.Errorf("server: %w", err)
+		return nil, a, nil, fmt.Errorf("server: %w", err)
 	}
 	var buffered []byte
 	if brw != nil {
 		buffered = takeBuffered(brw.Reader)
 	}
-	return conn.New(nc, conn.Setup{
-		Role:        conn.Server,
-		Subprotocol: a.protocol,
-		Extension:   a.ext,
-		Buffered:    buffered,
-		Options:     o.Conn,
-	}), nil
+	return nc, a, buffered, nil
 }
 
 // writeResponse writes the 101 response (RFC 6455 §4.2.2 step 5) on a

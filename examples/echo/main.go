@@ -27,6 +27,15 @@
 // in the compression of small messages. With -release-compression D as
 // well, a connection keeps its window while it sends messages and gives it
 // back once it has sent none for D.
+//
+// The server is set up to face the internet as a server should (see the
+// package doc of server): a client has -handshake-timeout (10 s) to send
+// its upgrade request, whose header may take 8 KiB (431 beyond), and
+// through net/http an idle keep-alive connection is dropped after 30 s;
+// with -raw, Serve's defaults bound the handshakes in progress and the
+// open connections. On SIGINT or SIGTERM it stops accepting, sends 1001
+// Going Away to every connection, waits up to -grace (5 s) for the close
+// handshakes, closes what is left and exits, printing how long it took.
 package main
 
 import (
@@ -39,17 +48,19 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/deflate"
+	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/internal/echo"
 	"github.com/rfc6455/ws/server"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stderr))
 }
@@ -64,11 +75,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	raw := fs.Bool("raw", false, "serve with server.Serve straight on the listener instead of net/http (less memory per connection)")
 	noTakeover := fs.Bool("no-context-takeover", false, "with -compress, as a server: compress each message on its own (server_no_context_takeover), keeping no compression window per connection")
 	release := fs.Duration("release-compression", 0, "with -compress: give a connection's compression window back once it has compressed nothing for this long (conn.Options.ReleaseCompressionAfter)")
+	handshakeTimeout := fs.Duration("handshake-timeout", 10*time.Second, "as a server: time a client has to send its upgrade request (http.Server.ReadHeaderTimeout, or AcceptOptions.HandshakeTimeout with -raw)")
+	grace := fs.Duration("grace", 5*time.Second, "as a server, when stopped by SIGINT or SIGTERM: how long to wait for the close handshakes (1001 Going Away) before closing what is left")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 
 	sopts, copts := options(*compress, *noTakeover, *release)
+	sopts.HandshakeTimeout = *handshakeTimeout
 	if *clientURL != "" {
 		if err := echo.RunClient(ctx, *clientURL, copts); err != nil {
 			fmt.Fprintln(stderr, "echo:", err)
@@ -76,7 +90,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
-	if err := serve(ctx, *addr, sopts, *raw, stderr); err != nil {
+	if err := serve(ctx, *addr, sopts, *raw, *grace, stderr); err != nil {
 		fmt.Fprintln(stderr, "echo:", err)
 		return 1
 	}
@@ -98,28 +112,75 @@ func options(compress, noTakeover bool, release time.Duration) (*server.AcceptOp
 }
 
 // serve runs the echo endpoint on addr until ctx is done, through
-// net/http or, with raw, with server.Serve on the listener.
-func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw bool, stderr io.Writer) error {
+// net/http or, with raw, with server.Serve on the listener, and then shuts
+// down gracefully within grace: it stops accepting, sends 1001 Going Away
+// to every WebSocket connection (server.Connections.Shutdown) and closes
+// whatever has not finished its close handshake when grace is up.
+func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw bool, grace time.Duration, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "echo: serving on ws://%s/\n", ln.Addr())
+	conns := &server.Connections{}
+	o := *opts
+	o.Connections = conns
+	// shutdown stops accepting (stopAccepting) and closes the WebSocket
+	// connections, within grace. A grace period that runs out is
+	// reported, not the server's failure.
+	shutdown := func(stopAccepting func(context.Context) error) {
+		sctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		start, open := time.Now(), conns.Len()
+		errc := make(chan error, 1)
+		go func() { errc <- stopAccepting(sctx) }()
+		err := conns.Shutdown(sctx)
+		err = errors.Join(err, <-errc)
+		fmt.Fprintf(stderr, "echo: shut down %d connections in %v (%v)\n", open, time.Since(start).Round(time.Millisecond), err)
+	}
+
 	if raw {
-		o := *opts
 		o.Origin.AllowAll = true // a test server, as echo.Handler
-		if err := server.Serve(ctx, ln, &o, echo.ServeConn); !errors.Is(err, context.Canceled) {
+		// Serve's own context is not ctx: its handlers close their
+		// connections at once when it ends, and they are to be closed
+		// with 1001 first. Shutdown stops Serve.
+		sctx, stopServe := context.WithCancel(context.Background())
+		defer stopServe()
+		served := make(chan error, 1)
+		go func() { served <- server.Serve(sctx, ln, &o, echo.ServeConn) }()
+		select {
+		case err := <-served:
+			return err
+		case <-ctx.Done():
+		}
+		shutdown(func(context.Context) error { return nil }) // Shutdown stops Serve
+		stopServe()
+		if err := <-served; !errors.Is(err, server.ErrShuttingDown) && !errors.Is(err, context.Canceled) {
 			return err
 		}
 		return nil
 	}
 	srv := &http.Server{
-		Handler:           echo.Handler(opts),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: echo.Handler(&o),
+		// A client has this long to send its request's header: without
+		// it, a connection that sends nothing is held for good.
+		ReadHeaderTimeout: o.HandshakeTimeout,
+		// The header of an upgrade request is small; net/http's default
+		// is 1 MiB (and it allows 4 KiB more). Beyond it: 431.
+		MaxHeaderBytes: handshake.DefaultMaxHeaderBytes,
+		// A keep-alive connection waiting for its next request.
+		IdleTimeout: 30 * time.Second,
 	}
-	stop := context.AfterFunc(ctx, func() { srv.Close() })
-	defer stop()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown(srv.Shutdown)
+	srv.Close() // requests still running after grace
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -78,16 +80,25 @@ func TestServeAndClient(t *testing.T) {
 			if err := c.Close(conn.StatusNormalClosure, ""); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			// A connection still open when the server stops is closed, and the
-			// server exits.
+			// A connection still open when the server stops is closed with
+			// 1001 Going Away, and the server exits.
 			open, _, err := client.Dial(ctx, url, &client.DialOptions{Proxy: client.NoProxy})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer open.CloseNow()
+			closed := make(chan error, 1)
+			go func() {
+				_, _, err := open.ReadMessage(ctx, nil)
+				closed <- err
+			}()
 			stopServer()
 			if code := <-exited; code != 0 {
 				t.Errorf("server exited with %d", code)
+			}
+			var ce *conn.CloseError
+			if err := <-closed; !errors.As(err, &ce) || ce.Code != conn.StatusGoingAway {
+				t.Errorf("the open connection ended with %v, want a close with 1001", err)
 			}
 		})
 	}
@@ -117,6 +128,125 @@ func TestServeAndClient(t *testing.T) {
 			var stderr strings.Builder
 			if code := run(ctx, []string{"-client", "ws" + strings.TrimPrefix(s.URL, "http")}, &stderr); code != tt.want {
 				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.want, stderr.String())
+			}
+		})
+	}
+}
+
+// startEcho runs the command as a server with flags on a loopback port
+// and returns its address and a function that stops it (as SIGINT
+// would) and returns its exit code and how long it took to exit.
+func startEcho(t *testing.T, flags ...string) (addr string, stop func() (int, time.Duration)) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	exited := make(chan int, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { exited <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, flags...), pw); pw.Close() }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	stopped := false
+	stop = func() (int, time.Duration) {
+		stopped = true
+		start := time.Now()
+		cancel()
+		select {
+		case code := <-exited:
+			return code, time.Since(start)
+		case <-time.After(20 * time.Second):
+			t.Fatal("the server did not exit")
+			return 0, 0
+		}
+	}
+	t.Cleanup(func() {
+		if !stopped {
+			stop()
+		}
+	})
+	url := strings.TrimSpace(strings.TrimPrefix(line, "echo: serving on "))
+	return strings.TrimSuffix(strings.TrimPrefix(url, "ws://"), "/"), stop
+}
+
+const upgradeHead = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+
+// TestServerLimits: in both modes, the server answers an upgrade request
+// with a 1 MiB header field 431, drops a client that sends its request
+// too slowly once -handshake-timeout has passed, and when stopped gives a
+// client that never answers the close frame -grace, then exits.
+func TestServerLimits(t *testing.T) {
+	const handshakeTimeout, grace = 500 * time.Millisecond, 300 * time.Millisecond
+	for _, mode := range [][]string{nil, {"-raw"}} {
+		t.Run("server"+strings.Join(mode, ""), func(t *testing.T) {
+			addr, stop := startEcho(t, append([]string{"-handshake-timeout", handshakeTimeout.String(), "-grace", grace.String()}, mode...)...)
+			dial := func(t *testing.T) net.Conn {
+				nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { nc.Close() })
+				nc.SetDeadline(time.Now().Add(10 * time.Second))
+				return nc
+			}
+
+			t.Run("1 MiB header", func(t *testing.T) {
+				nc := dial(t)
+				// Written while the answer is read: the server answers
+				// before it has read it all.
+				go nc.Write([]byte(upgradeHead + "X-Big: " + strings.Repeat("a", 1<<20) + "\r\n\r\n"))
+				resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+				if err != nil {
+					t.Fatalf("reading the answer: %v", err)
+				}
+				if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+					t.Errorf("status %d, want 431", resp.StatusCode)
+				}
+			})
+
+			t.Run("slow request", func(t *testing.T) {
+				nc := dial(t)
+				start := time.Now()
+				nc.Write([]byte(upgradeHead[:20])) // and nothing more
+				answer, err := io.ReadAll(nc)
+				d := time.Since(start)
+				// Serve answers nothing; net/http 400 or 408, depending on
+				// how far it got.
+				if err != nil || len(answer) > 0 && !strings.HasPrefix(string(answer), "HTTP/1.1 400 ") && !strings.HasPrefix(string(answer), "HTTP/1.1 408 ") {
+					t.Fatalf("read %q, %v; want the connection closed, after a 400 or 408 at most", answer, err)
+				}
+				// The server's clock started when it accepted, a moment
+				// before this one.
+				if d < handshakeTimeout-100*time.Millisecond || d > handshakeTimeout+2*time.Second {
+					t.Errorf("dropped after %v, want %v", d, handshakeTimeout)
+				}
+				t.Logf("dropped after %v with %q", d, answer)
+			})
+
+			// A client that completes the handshake and then never
+			// answers the close frame.
+			nc := dial(t)
+			if _, err := nc.Write([]byte(upgradeHead + "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(nc)
+			if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Fatalf("handshake: %v %v", resp, err)
+			}
+			code, took := stop()
+			if code != 0 {
+				t.Errorf("exit code %d", code)
+			}
+			if took < grace || took > grace+2*time.Second {
+				t.Errorf("exited %v after the signal, want about the grace period of %v", took, grace)
+			}
+			t.Logf("exited %v after the signal", took)
+			// What the mute client got: the close frame with 1001, then
+			// the end of the connection.
+			rest, err := io.ReadAll(br)
+			if err != nil || len(rest) < 4 || rest[0] != 0x88 || rest[2] != 0x03 || rest[3] != 0xe9 {
+				t.Errorf("after the 101: % x %v, want a close frame with 1001 and EOF", rest, err)
 			}
 		})
 	}
