@@ -36,6 +36,10 @@
 // open connections. On SIGINT or SIGTERM it stops accepting, sends 1001
 // Going Away to every connection, waits up to -grace (5 s) for the close
 // handshakes, closes what is left and exits, printing how long it took.
+// The conn package's protections keep their defaults unless set with
+// -read-limit, -write-timeout, -keepalive and -keepalive-timeout (a
+// negative duration turns one off), which the hostile-peer tests use to
+// run with short bounds.
 package main
 
 import (
@@ -77,11 +81,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	release := fs.Duration("release-compression", 0, "with -compress: give a connection's compression window back once it has compressed nothing for this long (conn.Options.ReleaseCompressionAfter)")
 	handshakeTimeout := fs.Duration("handshake-timeout", 10*time.Second, "as a server: time a client has to send its upgrade request (http.Server.ReadHeaderTimeout, or AcceptOptions.HandshakeTimeout with -raw)")
 	grace := fs.Duration("grace", 5*time.Second, "as a server, when stopped by SIGINT or SIGTERM: how long to wait for the close handshakes (1001 Going Away) before closing what is left")
+	// The conn package's protections; zero keeps its defaults, negative
+	// turns one off.
+	var co conn.Options
+	fs.Int64Var(&co.ReadLimit, "read-limit", 0, "largest message accepted, in bytes (conn.Options.ReadLimit; 0: the default, 32 MiB)")
+	fs.DurationVar(&co.WriteTimeout, "write-timeout", 0, "bound on each write to a peer that stopped reading (conn.Options.WriteTimeout; 0: the default, 30s)")
+	fs.DurationVar(&co.KeepAliveInterval, "keepalive", 0, "ping a connection that received nothing for this long (conn.Options.KeepAliveInterval; 0: the default, 30s)")
+	fs.DurationVar(&co.KeepAliveTimeout, "keepalive-timeout", 0, "close a connection whose peer stays silent this long after a ping (conn.Options.KeepAliveTimeout; 0: the default, 20s)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 
-	sopts, copts := options(*compress, *noTakeover, *release)
+	co.ReleaseCompressionAfter = *release
+	sopts, copts := options(&co, *compress, *noTakeover)
 	sopts.HandshakeTimeout = *handshakeTimeout
 	if *clientURL != "" {
 		if err := echo.RunClient(ctx, *clientURL, copts); err != nil {
@@ -97,12 +109,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// options returns the options of both roles: with compress, each
-// negotiates permessage-deflate with the deflate package's defaults, and
-// with noTakeover the server also answers server_no_context_takeover, and
-// release is both roles' conn.Options.ReleaseCompressionAfter.
-func options(compress, noTakeover bool, release time.Duration) (*server.AcceptOptions, *client.DialOptions) {
-	co := &conn.Options{ReleaseCompressionAfter: release}
+// options returns the options of both roles, whose connections use co:
+// with compress, each negotiates permessage-deflate with the deflate
+// package's defaults, and with noTakeover the server also answers
+// server_no_context_takeover.
+func options(co *conn.Options, compress, noTakeover bool) (*server.AcceptOptions, *client.DialOptions) {
 	so, do := &server.AcceptOptions{Conn: co}, &client.DialOptions{Conn: co}
 	if compress {
 		so.Compression = &deflate.ServerOptions{ServerNoContextTakeover: noTakeover}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -248,6 +249,71 @@ func TestServerLimits(t *testing.T) {
 			if err != nil || len(rest) < 4 || rest[0] != 0x88 || rest[2] != 0x03 || rest[3] != 0xe9 {
 				t.Errorf("after the 101: % x %v, want a close frame with 1001 and EOF", rest, err)
 			}
+		})
+	}
+}
+
+// TestConnFlags: in both modes, the conn flags reach the connections: a
+// message over -read-limit gets 1009, and a client that stops reading its
+// echoes is dropped once -write-timeout has passed.
+func TestConnFlags(t *testing.T) {
+	const limit, writeTimeout = 2 << 20, 500 * time.Millisecond
+	for _, mode := range [][]string{nil, {"-raw"}} {
+		t.Run("server"+strings.Join(mode, ""), func(t *testing.T) {
+			addr, _ := startEcho(t, append([]string{"-read-limit", fmt.Sprint(limit), "-write-timeout", writeTimeout.String()}, mode...)...)
+			upgrade := func(t *testing.T) (net.Conn, *bufio.Reader) {
+				nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { nc.Close() })
+				nc.SetDeadline(time.Now().Add(20 * time.Second))
+				if _, err := nc.Write([]byte(upgradeHead + "\r\n")); err != nil {
+					t.Fatal(err)
+				}
+				br := bufio.NewReader(nc)
+				if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("handshake: %v %v", resp, err)
+				}
+				return nc, br
+			}
+			// A masked binary frame header with a zero key: the payload
+			// goes as it is.
+			header := func(n int) []byte {
+				return []byte{0x82, 0x80 | 127, 0, 0, 0, 0, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n), 0, 0, 0, 0}
+			}
+
+			t.Run("read limit", func(t *testing.T) {
+				nc, br := upgrade(t)
+				go nc.Write(append(header(limit+1), make([]byte, limit+1)...))
+				f := make([]byte, 4)
+				if _, err := io.ReadFull(br, f); err != nil || f[0] != 0x88 || f[2] != 0x03 || f[3] != 0xf1 {
+					t.Fatalf("answer % x %v, want a close frame with 1009", f, err)
+				}
+			})
+
+			t.Run("write timeout", func(t *testing.T) {
+				nc, br := upgrade(t)
+				// Ask for 64 MiB of echoes, more than the socket buffers
+				// of both ends hold, and read none of them.
+				msg := append(header(1<<20), make([]byte, 1<<20)...)
+				for i := range 64 {
+					nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+					if _, err := nc.Write(msg); err != nil {
+						t.Logf("write %d: %v (the server stopped reading)", i, err)
+						break
+					}
+				}
+				time.Sleep(3 * writeTimeout)
+				// The server has dropped us: what is buffered drains and
+				// the connection ends, well before the read deadline.
+				nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+				start := time.Now()
+				_, err := io.Copy(io.Discard, br)
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					t.Fatalf("the connection was still open %v after the writes: %v", time.Since(start), err)
+				}
+			})
 		})
 	}
 }
