@@ -4,9 +4,10 @@ import "fmt"
 
 // Attacks returns every attack, in the order they run, with the expected
 // outcomes worded from c's bounds. The cheap single-connection checks
-// come first; the memory measurement comes before the floods so that
-// memory they leave behind does not hide its growth; the long holds
-// come last.
+// come first; then the load attacks and the memory measurement, before
+// the floods and bombs, so that memory those leave behind (and a
+// server's later return of it) does not blur the figures; the long
+// holds come last.
 func Attacks(c *Config) []Attack {
 	handshake := []Attack{
 		{Name: "handshake/oversized", run: oversizedHandshake,
@@ -24,6 +25,15 @@ func Attacks(c *Config) []Attack {
 	}
 	out := append(handshake, frameAttacks()...)
 	return append(out,
+		Attack{Name: "load/resets-mid-frame", run: resetsMidFrame,
+			Sends:  fmt.Sprintf("%d connections: handshake, half of a 1000-byte frame, then RST", c.Resets),
+			Expect: fmt.Sprintf("fresh echo served; server fds back to baseline within -settle %s (needs -pid)", ms(c.Settle))},
+		Attack{Name: "load/connect-churn", run: connectChurn,
+			Sends:  fmt.Sprintf("%d cycles: connect, handshake, leave by FIN or RST without a close frame (1 in 10 leaves mid-request)", c.Churn),
+			Expect: fmt.Sprintf("fresh echo served; server fds back to baseline within -settle %s (needs -pid)", ms(c.Settle))},
+		Attack{Name: "load/idle", run: idleConnections,
+			Sends:  fmt.Sprintf("%d connections that answer pings and are otherwise quiet for -idle-time %s", c.Idle, ms(c.IdleTime)),
+			Expect: "none dropped, each echoes a message at the end; RSS per connection reported with -pid"},
 		Attack{Name: "memory/read-limit", run: readLimitFlood,
 			Sends:  fmt.Sprintf("%d connections at once, each one binary message of -read-limit %s less 1 KiB, echoes read", c.FloodConns, mib(c.ReadLimit)),
 			Expect: fmt.Sprintf("all echoed; peak server RSS growth per connection <= %.1f x the limit (needs -pid)", c.LimitFactor)},
@@ -42,14 +52,5 @@ func Attacks(c *Config) []Attack {
 		Attack{Name: "stall/never-reads", run: neverReads,
 			Sends:  "32 binary messages of 1 MiB to echo, nothing read",
 			Expect: fmt.Sprintf("TCP closed or reset by the server within -stall %s", ms(c.Stall))},
-		Attack{Name: "load/resets-mid-frame", run: resetsMidFrame,
-			Sends:  fmt.Sprintf("%d connections: handshake, half of a 1000-byte frame, then RST", c.Resets),
-			Expect: fmt.Sprintf("fresh echo served; server fds back to baseline within -settle %s (needs -pid)", ms(c.Settle))},
-		Attack{Name: "load/connect-churn", run: connectChurn,
-			Sends:  fmt.Sprintf("%d cycles: connect, handshake, leave by FIN or RST without a close frame (1 in 10 leaves mid-request)", c.Churn),
-			Expect: fmt.Sprintf("fresh echo served; server fds back to baseline within -settle %s (needs -pid)", ms(c.Settle))},
-		Attack{Name: "load/idle", run: idleConnections,
-			Sends:  fmt.Sprintf("%d connections that answer pings and are otherwise quiet for -idle-time %s", c.Idle, ms(c.IdleTime)),
-			Expect: "none dropped, each echoes a message at the end; RSS per connection reported with -pid"},
 	)
 }

@@ -218,9 +218,14 @@ func idleConnections(ctx context.Context, c *Config) outcome {
 		if st, err := readProc(c.PID); err == nil {
 			n := float64(c.Idle - failed)
 			perConn := float64(st.rss-base.rss) / n
-			metrics["rss_per_conn_kib"] = perConn / 1024
 			metrics["fds_per_conn"] = float64(st.fds-base.fds) / n
-			memNote = fmt.Sprintf("; server RSS %.1f KiB per connection (%s -> %s), %d fds", perConn/1024, mib(base.rss), mib(st.rss), st.fds)
+			if perConn >= 0 {
+				metrics["rss_per_conn_kib"] = perConn / 1024
+				memNote = fmt.Sprintf("; server RSS %.1f KiB per connection (%s -> %s), %d fds", perConn/1024, mib(base.rss), mib(st.rss), st.fds)
+			} else {
+				// The server gave back memory of earlier attacks meanwhile.
+				memNote = fmt.Sprintf("; server RSS fell (%s -> %s): per-connection cost not measurable, %d fds", mib(base.rss), mib(st.rss), st.fds)
+			}
 		}
 	}
 	time.Sleep(c.IdleTime)

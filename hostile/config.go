@@ -121,6 +121,8 @@ func (c *Config) Check() error {
 		return fmt.Errorf("hostile: read limit %d, want 1 KiB..1 GiB", c.ReadLimit)
 	case c.FloodConns < 1 || c.FloodConns > 64:
 		return fmt.Errorf("hostile: flood connections %d, want 1..64", c.FloodConns)
+	case !fdsAvailable(c.Idle + c.Slow + 64):
+		return fmt.Errorf("hostile: %d idle and %d slow connections need more descriptors than RLIMIT_NOFILE allows this process (ulimit -n)", c.Idle, c.Slow)
 	case c.Release <= 0 || c.Stall <= 0 || c.HandshakeTimeout <= 0 || c.ProbeTimeout <= 0 || c.Settle <= 0 || c.IdleTime <= 0:
 		return fmt.Errorf("hostile: durations must be positive")
 	}
