@@ -8,35 +8,39 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rfc6455/ws/hostile/wire"
 )
 
-// floodResult is what a flood saw: how much it wrote, whether it wrote
-// everything, and how the server answered.
+// floodResult is what a flood saw: how much it wrote and how the server
+// answered.
 type floodResult struct {
-	sent     int64 // bytes written
-	finished bool  // everything was written
-	stopAt   time.Duration
-	end      ending
+	sent int64 // bytes written
+	end  ending
 }
 
 // flood writes the chunks next returns (nil: done) while a goroutine
-// reads what the server sends. It stops when the server closes, a write
-// fails, or deadline passes, and then gives the server c.Release to close
-// TCP.
+// reads what the server sends. It stops when the server sends a close
+// frame or closes TCP, a write fails, or deadline passes, and then gives
+// the server c.Release to close TCP.
 func (s *session) flood(c *Config, next func() []byte, deadline time.Time) floodResult {
 	var r floodResult
 	start := time.Now()
 	ended := make(chan ending, 1)
+	var closeSeen atomic.Bool
+	onClose := func() {
+		closeSeen.Store(true)
+		s.nc.SetWriteDeadline(time.Now()) // unblock a write the server no longer reads
+	}
 	s.nc.SetReadDeadline(deadline.Add(c.Release))
-	go func() { ended <- s.await(start, time.Time{}) }()
 	s.nc.SetWriteDeadline(deadline)
+	go func() { ended <- s.awaitNotify(start, time.Time{}, onClose) }()
 	var e ending
 	got := false
 writing:
-	for {
+	for !closeSeen.Load() {
 		select {
 		case e = <-ended:
 			got = true
@@ -45,7 +49,6 @@ writing:
 		}
 		chunk := next()
 		if chunk == nil {
-			r.finished = true
 			break
 		}
 		n, err := s.nc.Write(chunk)
@@ -54,7 +57,6 @@ writing:
 			break
 		}
 	}
-	r.stopAt = time.Since(start)
 	if !got {
 		s.nc.SetReadDeadline(time.Now().Add(c.Release))
 		e = <-ended
@@ -63,10 +65,12 @@ writing:
 	return r
 }
 
-// fragmentFlood starts a text message and sends up to c.Fragments empty
-// continuation frames in batches: a server must bound the frames of a
-// message (or their count) and close with 1009 or 1008 (RFC 6455 §7.4.1)
-// rather than swallow them all.
+// fragmentFlood starts a text message, sends up to c.Fragments empty
+// continuation frames in batches and then a final one: a server must
+// bound the frames of a message and close with 1009 or 1008 (RFC 6455
+// §7.4.1) rather than swallow them all. A server that swallowed them
+// echoes the message: that, not whether the tool finished writing (the
+// socket buffers hold megabytes), tells it read to the end.
 func fragmentFlood(ctx context.Context, c *Config) outcome {
 	s, err := c.open(ctx, "")
 	if err != nil {
@@ -74,7 +78,7 @@ func fragmentFlood(ctx context.Context, c *Config) outcome {
 	}
 	defer s.reset()
 	const batch = 50_000
-	first := true
+	first, last := true, false
 	left := c.Fragments
 	next := func() []byte {
 		if first {
@@ -82,6 +86,10 @@ func fragmentFlood(ctx context.Context, c *Config) outcome {
 			return text(false, "a")
 		}
 		if left == 0 {
+			if !last {
+				last = true
+				return cont(true, "")
+			}
 			return nil
 		}
 		n := min(batch, left)
@@ -94,12 +102,11 @@ func fragmentFlood(ctx context.Context, c *Config) outcome {
 		return b
 	}
 	r := s.flood(c, next, time.Now().Add(c.Stall))
-	units := max(r.sent-int64(len(text(false, "a"))), 0) / 6 // 6 bytes per empty masked frame
-	obs := fmt.Sprintf("%s after %d of %d fragments sent", r.end.describe(), units, c.Fragments)
-	ok := (r.end.closeCode == 1009 || r.end.closeCode == 1008) && r.end.released
-	if r.finished && (r.end.closeCode == 0 || r.end.after > r.stopAt) {
-		obs = fmt.Sprintf("swallowed all %d fragments; %s", c.Fragments, r.end.describe())
-		ok = false
+	units := min(max(r.sent-int64(len(text(false, "a"))), 0)/6, int64(c.Fragments)) // 6 bytes per empty masked frame
+	obs := fmt.Sprintf("%s; %d of %d fragments written", r.end.describe(), units, c.Fragments)
+	ok := (r.end.closeCode == 1009 || r.end.closeCode == 1008) && r.end.released && r.end.data == 0
+	if r.end.data > 0 {
+		obs = fmt.Sprintf("swallowed all %d fragments and echoed the message; %s", c.Fragments, r.end.describe())
 	}
 	return verdictOf(ok, obs, r.end)
 }
@@ -113,12 +120,6 @@ func verdictOf(ok bool, obs string, e ending) outcome {
 		return pass(obs, release)
 	}
 	return fail(obs, release)
-}
-
-// stoppedBeforeEnd passes a flood the server closed with code before the
-// flood was over.
-func stoppedBeforeEnd(r floodResult, code int) bool {
-	return r.end.closeCode == code && r.end.released && !(r.finished && r.end.after > r.stopAt)
 }
 
 // deflateZeros compresses n zero bytes as one permessage-deflate message
@@ -150,8 +151,8 @@ func bombAttack(c *Config) func(context.Context, *Config) outcome {
 // storedBlocksBomb streams one compressed frame made of empty stored
 // DEFLATE blocks (00 00 00 ff ff: BFINAL 0, BTYPE 00, LEN 0, NLEN ffff,
 // RFC 1951 §3.2.4), which inflate to nothing: a server that bounds only
-// the inflated size reads it all. The declared length is at least twice
-// the read limit. The payload ends with one 00 byte, the header of the
+// the inflated size reads it all, and echoes an empty message. The
+// declared length is at least twice the read limit. The payload ends with one 00 byte, the header of the
 // empty block whose 00 00 ff ff RFC 7692 §7.2.1 strips and the server
 // appends back, so the whole message is valid and inflates to nothing.
 func storedBlocksBomb(ctx context.Context, c *Config) outcome {
@@ -188,7 +189,12 @@ func storedBlocksBomb(ctx context.Context, c *Config) outcome {
 	}
 	r := s.flood(c, next, time.Now().Add(c.Stall))
 	obs := fmt.Sprintf("%s; %s of %s sent", r.end.describe(), mib(max(r.sent-14, 0)), mib(int64(total)))
-	return verdictOf(stoppedBeforeEnd(r, 1009), obs, r.end)
+	if r.end.data > 0 {
+		obs = "read it all and echoed the (empty) message; " + obs
+	}
+	// A server that read to the end echoes the message; one that bounds
+	// compressed input closes before.
+	return verdictOf(r.end.closeCode == 1009 && r.end.released && r.end.data == 0, obs, r.end)
 }
 
 // neverReads asks for echoes of 32 binary messages of 1 MiB and never

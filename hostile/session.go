@@ -85,12 +85,14 @@ func (s *session) reset() {
 // ending is how a connection ended as seen by the tool: the server's
 // close frame, if any, and when TCP was released.
 type ending struct {
-	closeCode   int    // code of the server's close frame, 0 when none came
-	closeReason string // its reason
-	badClose    bool   // the close payload was 1 byte long
-	released    bool   // TCP closed or reset by the server
+	closeCode   int           // code of the server's close frame, 0 when none came
+	closeReason string        // its reason
+	badClose    bool          // the close payload was 1 byte long
+	closeAt     time.Duration // when the close frame came, from start
+	released    bool          // TCP closed or reset by the server
 	after       time.Duration
 	others      []string // the other frames the server sent, summarized
+	data        int      // how many of them were text, binary or continuation frames
 	err         error    // the read error that ended the wait, when not EOF
 }
 
@@ -99,6 +101,12 @@ type ending struct {
 // measured from start. A zero deadline leaves the read deadline as the
 // caller set it, free to move it while await runs.
 func (s *session) await(start, deadline time.Time) ending {
+	return s.awaitNotify(start, deadline, nil)
+}
+
+// awaitNotify is await calling onClose, when not nil, as the server's
+// close frame arrives.
+func (s *session) awaitNotify(start, deadline time.Time, onClose func()) ending {
 	var e ending
 	if !deadline.IsZero() {
 		s.nc.SetReadDeadline(deadline)
@@ -119,7 +127,14 @@ func (s *session) await(start, deadline time.Time) ending {
 		if f.Opcode == wire.OpClose && e.closeCode == 0 && !e.badClose {
 			code, reason, ok := wire.ParseClose(f.Payload)
 			e.closeCode, e.closeReason, e.badClose = code, reason, !ok
+			e.closeAt = time.Since(start)
+			if onClose != nil {
+				onClose()
+			}
 			continue
+		}
+		if f.Opcode <= wire.OpBinary {
+			e.data++
 		}
 		if len(e.others) < 4 {
 			e.others = append(e.others, describeFrame(f))
