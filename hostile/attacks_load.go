@@ -236,7 +236,6 @@ func idleConnections(ctx context.Context, c *Config) outcome {
 		}
 	}
 	// Each survivor must still echo.
-	silent := 0
 	var wg sync.WaitGroup
 	var silentN atomic.Int64
 	for i, ic := range conns {
@@ -262,7 +261,7 @@ func idleConnections(ctx context.Context, c *Config) outcome {
 		}()
 	}
 	wg.Wait()
-	silent = int(silentN.Load())
+	silent := int(silentN.Load())
 	obs := fmt.Sprintf("%d connected, %d dropped during %s, %d did not echo after%s", c.Idle-failed, dropped, ms(c.IdleTime), silent, memNote)
 	if failed > 0 {
 		obs = fmt.Sprintf("%d of %d could not connect (%v); %s", failed, c.Idle, first, obs)

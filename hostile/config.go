@@ -123,6 +123,8 @@ func (c *Config) Check() error {
 		return fmt.Errorf("hostile: flood connections %d, want 1..64", c.FloodConns)
 	case !fdsAvailable(c.Idle + c.Slow + 64):
 		return fmt.Errorf("hostile: %d idle and %d slow connections need more descriptors than RLIMIT_NOFILE allows this process (ulimit -n)", c.Idle, c.Slow)
+	case c.PID > 0 && !procReadable(c.PID):
+		return fmt.Errorf("hostile: cannot read /proc/%d/status and /proc/%d/fd: -pid needs the server's process on this machine, readable by this user", c.PID, c.PID)
 	case c.Release <= 0 || c.Stall <= 0 || c.HandshakeTimeout <= 0 || c.ProbeTimeout <= 0 || c.Settle <= 0 || c.IdleTime <= 0:
 		return fmt.Errorf("hostile: durations must be positive")
 	}

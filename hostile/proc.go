@@ -58,6 +58,12 @@ func readProc(pid int) (procStat, error) {
 	return st, nil
 }
 
+// procReadable reports whether readProc works for pid.
+func procReadable(pid int) bool {
+	_, err := readProc(pid)
+	return err == nil
+}
+
 // fdSlack is how many descriptors above its baseline a server may hold
 // once an attack is over and Settle has passed: a listener re-armed, a
 // poller, a log file. Leaking one per connection shows up as hundreds.

@@ -29,6 +29,7 @@ func TestExitStatus(t *testing.T) {
 		{"bad flag", []string{"-nope"}, 2, ""},
 		{"bad pattern", []string{"-run", "("}, 2, ""},
 		{"no match", []string{"-run", "^nothing$"}, 2, ""},
+		{"unreadable pid", []string{"-pid", "999999999", "-list"}, 2, ""},
 		{"wss refused", []string{"-url", "wss://127.0.0.1:1/"}, 2, ""},
 		{"failures", []string{"-url", url, "-run", "^(frame/unmasked|close/1-byte)$", "-release", "200ms", "-json", jsonPath}, 1,
 			"0 PASS, 2 FAIL, 0 SKIP"},
