@@ -21,6 +21,7 @@ func Example() {
 	}
 	// With a server at the URL:
 	//	hostile.Table(os.Stdout, hostile.Run(ctx, c, attacks))
+
 	// Output:
 	// close/code-999 -> close 1002, TCP closed within -release
 	// close/code-1004 -> close 1002, TCP closed within -release
