@@ -11,7 +11,11 @@
 // against a server started with short timeouts passes short bounds
 // (-release, -stall, -handshake-timeout, -idle-time).
 //
-// The exit status is 1 when an attack FAILed, 2 on other errors.
+// An interrupt stops the run after the current attack, and prints the
+// results so far; a second one quits at once.
+//
+// The exit status is 1 when an attack FAILed, 2 on other errors or an
+// interruption.
 package main
 
 import (
@@ -29,6 +33,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// The first interrupt ends the run after the current attack (which
+	// may hold connections for -stall); a second one kills the process.
+	context.AfterFunc(ctx, func() {
+		stop()
+		fmt.Fprintln(os.Stderr, "wshostile: interrupted: stopping after this attack; interrupt again to quit now")
+	})
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
