@@ -57,7 +57,7 @@ func (c *Config) answer(ctx context.Context, req []byte) (status int, text strin
 			if err != nil {
 				break
 			}
-			if f.Opcode == wire.OpText {
+			if f.Opcode == wire.OpText && len(text) < 1024 {
 				text += string(f.Payload)
 			}
 		}
