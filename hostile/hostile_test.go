@@ -131,7 +131,7 @@ func testConfig(t *testing.T, url string) *Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Release, c.Stall, c.HandshakeTimeout, c.ProbeTimeout, c.Settle = 500*time.Millisecond, time.Second, time.Second, 3*time.Second, 2*time.Second
+	c.Release, c.Stall, c.HandshakeTimeout, c.ProbeTimeout, c.Settle = 2*time.Second, time.Second, time.Second, 3*time.Second, 2*time.Second
 	c.Slow, c.Idle, c.IdleTime, c.Churn, c.Resets, c.Fragments = 3, 20, 300*time.Millisecond, 50, 20, 20_000
 	c.ReadLimit = 1 << 20
 	c.Progress = logWriter{t}
@@ -183,6 +183,7 @@ func wantVerdicts(t *testing.T, results map[string]Result, want Verdict, observe
 
 func TestBrokenServerFails(t *testing.T) {
 	c := testConfig(t, brokenServer(t))
+	c.Release = 500 * time.Millisecond // each FAIL waits for it in vain
 	results := runNamed(t, c,
 		"handshake/oversized", "handshake/body-content-length", "handshake/body-chunked", "handshake/slow",
 		"length/huge", "frame/unmasked", "frame/rsv2", "frame/opcode-3", "utf8/single-frame", "utf8/split-code-point",
@@ -267,6 +268,7 @@ func TestDescriptorChecks(t *testing.T) {
 
 func TestReportOutput(t *testing.T) {
 	c := testConfig(t, brokenServer(t))
+	c.Release = 500 * time.Millisecond
 	attacks, err := Select(Attacks(c), "^frame/unmasked$|^close/code-999$")
 	if err != nil || len(attacks) != 2 {
 		t.Fatalf("Select: %d attacks, %v", len(attacks), err)
