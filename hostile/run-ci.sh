@@ -12,6 +12,11 @@
 #                  timeouts, and -read-limit the server's read limit
 #   MODES          "http raw" by default
 #   OUT            directory for the JSON results and server logs
+#
+# Once echo has the conn options' flags, for example:
+#   SERVER_FLAGS="-compress -write-timeout 2s -keepalive 1s -keepalive-timeout 1s -read-limit 1048576"
+#   HOSTILE_FLAGS="... -stall 5s -read-limit 1048576 ..." (the defaults below, -read-limit changed)
+# -stall must exceed the write timeout and keepalive interval + timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
