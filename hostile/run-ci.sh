@@ -5,26 +5,19 @@
 # any attack FAILs in either mode (both modes always run).
 #
 # Adjust without editing:
-#   SERVER_FLAGS   flags of examples/echo in both modes (the protections
-#                  under test: -write-timeout, -keepalive,
-#                  -keepalive-timeout, -read-limit once echo has them)
+#   SERVER_FLAGS   flags of examples/echo in both modes: its timeouts and
+#                  limits, short so the attacks that wait for them are quick
 #   HOSTILE_FLAGS  flags of wshostile: its bounds must match the server's
-#                  timeouts, and -read-limit the server's read limit
+#                  (-handshake-timeout above echo's, -stall above its
+#                  write timeout and keepalive interval + timeout,
+#                  -read-limit equal to its read limit)
 #   MODES          "http raw" by default
 #   OUT            directory for the JSON results and server logs
-#
-# Once echo has the conn options' flags, for example:
-#   SERVER_FLAGS="-compress -write-timeout 2s -keepalive 1s -keepalive-timeout 1s -read-limit 1048576"
-#   HOSTILE_FLAGS="... -stall 5s -read-limit 1048576 ..." (the defaults below, -read-limit changed)
-# -stall must exceed the write timeout and keepalive interval + timeout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SERVER_FLAGS="${SERVER_FLAGS:--compress}"
-# -handshake-timeout: echo cuts slow requests after 10 s in both modes
-# (http.Server.ReadHeaderTimeout, server.DefaultHandshakeTimeout).
-# -read-limit: the conn package's default, 32 MiB.
-HOSTILE_FLAGS="${HOSTILE_FLAGS:--release 2s -stall 5s -handshake-timeout 12s -probe-timeout 5s -settle 5s -slow 50 -idle 500 -idle-time 3s -churn 1000 -resets 200 -read-limit 33554432 -flood-conns 2}"
+SERVER_FLAGS="${SERVER_FLAGS:--compress -handshake-timeout 3s -write-timeout 2s -keepalive 2s -keepalive-timeout 2s -read-limit 8388608}"
+HOSTILE_FLAGS="${HOSTILE_FLAGS:--release 2s -stall 6s -handshake-timeout 4s -probe-timeout 5s -settle 5s -slow 50 -idle 500 -idle-time 6s -churn 1000 -resets 200 -read-limit 8388608 -flood-conns 4}"
 MODES="${MODES:-http raw}"
 OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
@@ -59,12 +52,12 @@ for mode in $MODES; do
 	# shellcheck disable=SC2086
 	"$bin/wshostile" -url "$url" -pid "$pid" $HOSTILE_FLAGS -json "$OUT/hostile-$mode.json" || status=1
 	kill -INT "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do
+	for _ in $(seq 100); do # echo waits up to -grace (5 s) for close handshakes
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		echo "hostile: echo ($mode) still running 5 s after SIGINT; killing it"
+		echo "hostile: echo ($mode) still running 10 s after SIGINT; killing it"
 		kill -KILL "$pid" 2>/dev/null || true
 		status=1
 	fi
