@@ -338,6 +338,12 @@ func readLimitFlood(ctx context.Context, c *Config) outcome {
 	}
 	obs := fmt.Sprintf("%d messages of %s: peak RSS growth %s, %s per connection (%s over the limit)",
 		c.FloodConns, mib(int64(size)), mib(growth), mib(perConn), mib(over))
+	if st, err := readProc(c.PID); err == nil {
+		// VmHWM is the peak of the process's life, which the 20 ms
+		// samples may have missed; it includes earlier attacks.
+		metrics["vm_hwm_mib"] = float64(st.hwm) / (1 << 20)
+		obs += ", VmHWM " + mib(st.hwm)
+	}
 	o := pass(obs, -1)
 	if failed > 0 {
 		o = fail(fmt.Sprintf("%d of %d failed (%v); %s", failed, c.FloodConns, first, obs), -1)
