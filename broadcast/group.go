@@ -56,13 +56,18 @@ var (
 // Options configures a Group. The zero value and nil mean the defaults.
 type Options struct {
 	// QueueSize is the number of messages that may wait for one member,
-	// besides the one being written to it (default DefaultQueueSize). A
-	// message that finds the queue full is handled by Policy. The queue
-	// grows as needed up to this size and is then reused.
+	// besides the one being written to it (zero or negative:
+	// DefaultQueueSize). A message that finds the queue full is handled by
+	// Policy. The queue grows as needed up to this size and is then
+	// reused. The messages are shared by the members, so a group holds at
+	// most QueueSize messages plus one being written per member, however
+	// far behind its members are.
 	QueueSize int
 
 	// Policy is what happens to a member whose queue is full (default
-	// CloseSlow).
+	// CloseSlow). Under DropOldest, a member whose peer has stopped
+	// reading stays until its connection's WriteTimeout fails the write
+	// in progress; with that timeout turned off, it stays until it leaves.
 	Policy Policy
 
 	// OnLeave, if set, is called once for each member the group removes
@@ -74,8 +79,9 @@ type Options struct {
 	OnLeave func(c *conn.Conn, err error)
 }
 
-// Group is a set of connections that receive the same messages. Its
-// methods may be called from any goroutine. Members receive messages in
+// Group is a set of connections that receive the same messages. The zero
+// value is an empty group with the default options. Its methods may be
+// called from any goroutine. Members receive messages in
 // the order the Broadcast calls took the group's lock, the same order for
 // every member.
 //
@@ -84,7 +90,7 @@ type Options struct {
 // (which is also how pings are answered and a close is noticed). It closes
 // a connection only under CloseSlow.
 type Group struct {
-	queueSize int
+	queueSize int // 0: DefaultQueueSize
 	policy    Policy
 	onLeave   func(*conn.Conn, error)
 
@@ -113,11 +119,9 @@ type member struct {
 
 // New returns an empty Group.
 func New(opts *Options) *Group {
-	g := &Group{queueSize: DefaultQueueSize, index: make(map[*conn.Conn]*member)}
+	g := &Group{}
 	if opts != nil {
-		if opts.QueueSize > 0 {
-			g.queueSize = opts.QueueSize
-		}
+		g.queueSize = max(opts.QueueSize, 0)
 		g.policy = opts.Policy
 		g.onLeave = opts.OnLeave
 	}
@@ -136,6 +140,9 @@ func (g *Group) Join(c *conn.Conn) error {
 	}
 	if _, ok := g.index[c]; ok {
 		return nil
+	}
+	if g.index == nil {
+		g.index = make(map[*conn.Conn]*member)
 	}
 	m := &member{g: g, c: c, pos: len(g.members)}
 	m.drain = m.write
@@ -235,8 +242,12 @@ func (g *Group) removeLocked(m *member) {
 // g.mu is held.
 func (m *member) enqueue(pm *conn.PreparedMessage) bool {
 	g := m.g
+	limit := g.queueSize
+	if limit == 0 {
+		limit = DefaultQueueSize
+	}
 	m.mu.Lock()
-	if m.q.len() == g.queueSize {
+	if m.q.len() == limit {
 		if g.policy != DropOldest {
 			m.mu.Unlock()
 			return false
@@ -244,7 +255,7 @@ func (m *member) enqueue(pm *conn.PreparedMessage) bool {
 		m.q.pop()
 		g.dropped.Add(1)
 	}
-	m.q.push(pm, g.queueSize)
+	m.q.push(pm, limit)
 	start := !m.writing
 	m.writing = true
 	m.mu.Unlock()
