@@ -28,6 +28,12 @@
 // message included; joined later (after a "hello" message, or from another
 // goroutine), it misses whatever the room said in between.
 //
+// What was broadcast before Join is not sent, even if the client had
+// already seen the handshake complete: Accept answers 101 before it
+// returns. A client that must know from when on it receives everything
+// waits for its own first message to come back (Example_chatRoom), or the
+// application sends it the history it needs after Join.
+//
 // # Slow members
 //
 // Broadcast never waits for a member: it appends the message to each
@@ -39,7 +45,10 @@
 //     Violation (RFC 6455 §7.4.1) and removes it from the group. A member
 //     receives every message in order or learns, from the close code, that
 //     it was cut off and should reconnect and catch up; nothing is lost
-//     silently, and a stalled peer is released after QueueSize messages.
+//     silently, and a stalled peer is released as soon as its queue
+//     overflows (its close frame cannot get past the write the peer
+//     blocks, so the connection is closed after its
+//     conn.Options.CloseTimeout, 5 s by default).
 //   - DropOldest discards the member's oldest queued message to make room
 //     and counts it (Group.Dropped). It suits feeds where only the latest
 //     state matters; a stalled peer then stays a member until its
@@ -56,6 +65,9 @@
 // writer starts when a message is queued for an idle member and exits when
 // the queue is empty, so idle members cost no goroutine. Broadcast
 // allocates the PreparedMessage and its frame once per message, whatever
-// the group's size; queuing it for a member allocates nothing once that
-// member's queue has grown (TestBroadcastAllocs).
+// the group's size; queuing it for a member and writing it allocates
+// nothing once that member's queue has grown (TestBroadcastAllocs). On a
+// server connection without compression, or with permessage-deflate
+// without context takeover on the server's side, each write is a copy of
+// the prepared frame; see conn.PreparedMessage for the other cases.
 package broadcast

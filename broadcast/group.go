@@ -65,7 +65,7 @@ type Options struct {
 	QueueSize int
 
 	// Policy is what happens to a member whose queue is full (default
-	// CloseSlow). Under DropOldest, a member whose peer has stopped
+	// CloseSlow; a value other than DropOldest means CloseSlow). Under DropOldest, a member whose peer has stopped
 	// reading stays until its connection's WriteTimeout fails the write
 	// in progress; with that timeout turned off, it stays until it leaves.
 	Policy Policy
@@ -81,9 +81,8 @@ type Options struct {
 
 // Group is a set of connections that receive the same messages. The zero
 // value is an empty group with the default options. Its methods may be
-// called from any goroutine. Members receive messages in
-// the order the Broadcast calls took the group's lock, the same order for
-// every member.
+// called from any goroutine. Members receive messages in the order the
+// Broadcast calls took the group's lock, the same order for every member.
 //
 // A Group does not own its members' connections: Leave and Close remove
 // them without closing them, and the application still reads each one
