@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,27 +170,30 @@ func TestStalledMember(t *testing.T) {
 				if n := g.Len(); n != members {
 					t.Errorf("Len() = %d, want %d", n, members)
 				}
-				// Message 1 was being written when the rest queued, unless
-				// the writer had not taken it yet: then it was dropped too.
-				minDrops, maxDrops := uint64(messages-queueSize-1), uint64(messages-queueSize)
-				if d := g.Dropped(); d < minDrops || d > maxDrops {
-					t.Errorf("Dropped() = %d, want %d or %d", d, minDrops, maxDrops)
-				}
-				// The stalled peer, reading at last, receives the newest
-				// messages in order after the one that was in flight.
+				// The stalled peer, reading at last, receives the message
+				// that was being written when it stalled (message 1, unless
+				// its writer was slow to take it), then the newest
+				// queueSize messages in order; every other one was dropped.
+				dropped := g.Dropped()
 				got, err := readAll(stalledCli, string(payload(messages)))
 				if err != nil {
 					t.Fatalf("the stalled peer, reading at last: %v (after %q)", err, got)
 				}
 				var want []string
-				if uint64(len(got)) == queueSize+1 {
-					want = append(want, string(payload(1)))
+				if len(got) == queueSize+1 {
+					want = append(want, got[0])
+					if n, err := strconv.Atoi(strings.TrimPrefix(got[0], "message ")); err != nil || n > messages-queueSize {
+						t.Errorf("the message in flight was %q, want one older than the queued ones", got[0])
+					}
 				}
 				for i := messages - queueSize + 1; i <= messages; i++ {
 					want = append(want, string(payload(i)))
 				}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("the stalled peer's messages (-want +got):\n%s", diff)
+				}
+				if want := uint64(messages - len(got)); dropped != want {
+					t.Errorf("Dropped() = %d, want %d: the %d messages not delivered", dropped, want, want)
 				}
 			}
 			select {
