@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/frame"
@@ -110,8 +111,9 @@ func TestExtensionSeams(t *testing.T) {
 	if got := resp.Header.Get("Sec-WebSocket-Extensions"); got != `x-identity; level=15` {
 		t.Errorf("response Sec-WebSocket-Extensions %q", got)
 	}
-	if len(cx.accepted) != 1 || cx.accepted[0].Params[0].Value != "15" {
-		t.Errorf("client accepted %+v", cx.accepted)
+	wantAccepted := []handshake.Extension{{Name: "x-identity", Params: []handshake.Param{{Name: "level", Value: "15", HasValue: true}}}}
+	if diff := cmp.Diff(wantAccepted, cx.accepted); diff != "" {
+		t.Errorf("client accepted (-want +got):\n%s", diff)
 	}
 	roundTrip(t, ctx, c, conn.Text, []byte("marked with RSV1"))
 	roundTrip(t, ctx, c, conn.Binary, payload(conn.Binary, 100000, 5))

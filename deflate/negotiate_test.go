@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/rfc6455/ws/handshake"
 )
 
@@ -98,8 +99,8 @@ func TestAcceptOffer(t *testing.T) {
 			if got := formatExtension(resp); got != tc.want {
 				t.Errorf("response %q, want %q", got, tc.want)
 			}
-			if cfg != tc.cfg {
-				t.Errorf("config %+v, want %+v", cfg, tc.cfg)
+			if diff := cmp.Diff(tc.cfg, cfg); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
 			}
 			// The client that made the accepted offer agrees with the
 			// response, and the two configs mirror each other.
@@ -219,8 +220,8 @@ func TestAcceptResponse(t *testing.T) {
 			if err != nil || ok != tc.ok {
 				t.Fatalf("ok=%t err=%v, want ok=%t", ok, err, tc.ok)
 			}
-			if got != tc.cfg {
-				t.Errorf("config %+v, want %+v", got, tc.cfg)
+			if diff := cmp.Diff(tc.cfg, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // RFC 6455 §5.7 examples, byte for byte.
@@ -40,8 +42,11 @@ func TestRFCVectors(t *testing.T) {
 				t.Fatalf("encode = % x, want % x", got, v.wire)
 			}
 			h, n, err := ParseHeader(v.wire)
-			if err != nil || h != v.h || n != len(v.wire)-len(v.payload) {
-				t.Fatalf("ParseHeader = %+v, %d, %v; want %+v, %d", h, n, err, v.h, len(v.wire)-len(v.payload))
+			if err != nil || n != len(v.wire)-len(v.payload) {
+				t.Fatalf("ParseHeader = %d, %v; want %d, nil", n, err, len(v.wire)-len(v.payload))
+			}
+			if diff := cmp.Diff(v.h, h); diff != "" {
+				t.Fatalf("ParseHeader (-want +got):\n%s", diff)
 			}
 			p := bytes.Clone(v.wire[n:])
 			if h.Masked {
@@ -76,8 +81,11 @@ func TestRFCLengthEncodings(t *testing.T) {
 			t.Errorf("Size(len %d) = %d, want %d", tt.length, h.Size(), len(tt.wire))
 		}
 		got, n, err := ParseHeader(tt.wire)
-		if err != nil || got != h || n != len(tt.wire) {
-			t.Errorf("ParseHeader(% x) = %+v, %d, %v", tt.wire, got, n, err)
+		if err != nil || n != len(tt.wire) {
+			t.Errorf("ParseHeader(% x) = %d, %v; want %d, nil", tt.wire, n, err, len(tt.wire))
+		}
+		if diff := cmp.Diff(h, got); diff != "" {
+			t.Errorf("ParseHeader(% x) (-want +got):\n%s", tt.wire, diff)
 		}
 	}
 }
@@ -151,8 +159,11 @@ func TestParseHeaderIncomplete(t *testing.T) {
 			}
 		}
 		got, n, err := ParseHeader(wire)
-		if err != nil || n != len(wire) || got != h {
-			t.Fatalf("ParseHeader = %+v, %d, %v; want %+v", got, n, err, h)
+		if err != nil || n != len(wire) {
+			t.Fatalf("ParseHeader = %d, %v; want %d, nil", n, err, len(wire))
+		}
+		if diff := cmp.Diff(h, got); diff != "" {
+			t.Fatalf("ParseHeader (-want +got):\n%s", diff)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -40,8 +42,8 @@ func TestNewClientRequestRFC6455(t *testing.T) {
 		"Sec-Websocket-Protocol": {"chat, superchat"},
 		"Sec-Websocket-Version":  {"13"},
 	}
-	if !reflect.DeepEqual(req.Header, want) {
-		t.Fatalf("header\n got %#v\nwant %#v", req.Header, want)
+	if diff := cmp.Diff(want, req.Header); diff != "" {
+		t.Fatalf("header (-want +got):\n%s", diff)
 	}
 	if u.Scheme != "ws" {
 		t.Fatal("NewClientRequest modified its URL")
@@ -63,9 +65,18 @@ func TestNewClientRequestRFC6455(t *testing.T) {
 	if err := (*OriginPolicy)(nil).Verify(r); err == nil {
 		t.Fatal("origin http://example.com accepted for host server.example.com by default")
 	}
-	if sreq.Key != rfcKey || sreq.Host != "server.example.com" || sreq.Origin != "http://example.com" ||
-		!reflect.DeepEqual(sreq.Protocols, []string{"chat", "superchat"}) || r.URL.Path != "/chat" {
-		t.Fatalf("server saw %+v", sreq)
+	wantReq := &Request{
+		Key:       rfcKey,
+		Host:      "server.example.com",
+		Origin:    "http://example.com",
+		Protocols: []string{"chat", "superchat"},
+		Header:    r.Header,
+	}
+	if diff := cmp.Diff(wantReq, sreq); diff != "" {
+		t.Fatalf("server saw (-want +got):\n%s", diff)
+	}
+	if r.URL.Path != "/chat" {
+		t.Fatalf("server saw path %q, want /chat", r.URL.Path)
 	}
 }
 
@@ -179,8 +190,8 @@ func TestCheckResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, &Response{Protocol: "chat"}) {
-		t.Fatalf("got %+v", got)
+	if diff := cmp.Diff(&Response{Protocol: "chat"}, got); diff != "" {
+		t.Fatalf("CheckResponse (-want +got):\n%s", diff)
 	}
 
 	// RFC 6455 §4.1: the accept value is compared "ignoring any leading
@@ -206,8 +217,12 @@ func TestCheckResponse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := CheckResponse(response(t, ok101+tt.extra+"\r\n"), rfcKey, []string{"chat", "superchat"})
-		if err != nil || !reflect.DeepEqual(*got, tt.want) {
-			t.Errorf("%s: got %+v, %v; want %+v", tt.name, got, err, tt.want)
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if diff := cmp.Diff(tt.want, *got); diff != "" {
+			t.Errorf("%s: CheckResponse (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }
@@ -376,8 +391,8 @@ func TestHandshakeRoundTrip(t *testing.T) {
 	if err := VerifyExtensions(got.Extensions, offer); err != nil {
 		t.Fatal(err)
 	}
-	if got.Protocol != "v1" || !reflect.DeepEqual(got.Extensions, accepted) {
-		t.Fatalf("client got %+v", got)
+	if diff := cmp.Diff(&Response{Protocol: "v1", Extensions: accepted}, got); diff != "" {
+		t.Fatalf("client got (-want +got):\n%s", diff)
 	}
 	if rest := remaining(t, cbr); rest != "\x81\x05Hello" {
 		t.Fatalf("client left %q", rest)

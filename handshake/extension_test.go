@@ -2,9 +2,10 @@ package handshake
 
 import (
 	"errors"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseExtensions(t *testing.T) {
@@ -51,8 +52,8 @@ func TestParseExtensions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseExtensions(%q): %v", tt.values, err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Fatalf("ParseExtensions(%q)\n got %#v\nwant %#v", tt.values, got, tt.want)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Fatalf("ParseExtensions(%q) (-want +got):\n%s", tt.values, diff)
 			}
 		})
 	}
@@ -195,8 +196,8 @@ func FuzzParseExtensions(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseExtensions(%q) = %#v; its formatting %q does not parse: %v", s, exts, b, err)
 		}
-		if !reflect.DeepEqual(again, exts) {
-			t.Fatalf("round trip of %q via %q:\n got %#v\nwant %#v", s, b, again, exts)
+		if diff := cmp.Diff(exts, again); diff != "" {
+			t.Fatalf("round trip of %q via %q (-first +second parse):\n%s", s, b, diff)
 		}
 		if b2 := AppendExtensions(nil, again); string(b2) != string(b) {
 			t.Fatalf("formatting not stable: %q then %q", b, b2)

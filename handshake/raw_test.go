@@ -6,10 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // rfcRequestBytes is the client handshake of RFC 6455 §1.2 on the wire.
@@ -68,8 +69,8 @@ func TestReadRequestRFC6455(t *testing.T) {
 				"Sec-Websocket-Protocol": {"chat, superchat"},
 				"Sec-Websocket-Version":  {"13"},
 			}
-			if !reflect.DeepEqual(r.Header, wantHeader) {
-				t.Fatalf("%s/%d: header %#v", rd.name, size, r.Header)
+			if diff := cmp.Diff(wantHeader, r.Header); diff != "" {
+				t.Fatalf("%s/%d: header (-want +got):\n%s", rd.name, size, diff)
 			}
 			// The frame behind the handshake is left for the connection.
 			if rest := remaining(t, br); rest != maskedHello {
@@ -106,8 +107,8 @@ func TestReadRequestForms(t *testing.T) {
 			}},
 		{"repeated fields and OWS", "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nconnection:\t Upgrade \t\r\nX-Empty:\r\n\r\n",
 			func(t *testing.T, r *http.Request) {
-				if !reflect.DeepEqual(r.Header["Connection"], []string{"keep-alive", "Upgrade"}) {
-					t.Errorf("Connection %q", r.Header["Connection"])
+				if diff := cmp.Diff([]string{"keep-alive", "Upgrade"}, r.Header["Connection"]); diff != "" {
+					t.Errorf("Connection (-want +got):\n%s", diff)
 				}
 				if v, ok := r.Header["X-Empty"]; !ok || v[0] != "" {
 					t.Errorf("X-Empty %q, %v", v, ok)
@@ -514,10 +515,8 @@ func FuzzReadRequest(f *testing.F) {
 		if r.Header.Get("Pragma") == "no-cache" && std.Header.Get("Cache-Control") == "no-cache" && r.Header.Get("Cache-Control") == "" {
 			delete(std.Header, "Cache-Control") // net/http's fixPragmaCacheControl
 		}
-		if r.Method != std.Method || r.RequestURI != std.RequestURI || r.URL.String() != std.URL.String() ||
-			r.Proto != std.Proto || r.ProtoMajor != std.ProtoMajor || r.ProtoMinor != std.ProtoMinor ||
-			r.Host != std.Host || r.Close != std.Close || !reflect.DeepEqual(r.Header, std.Header) {
-			t.Fatalf("%q:\n ours %+v\n net/http %+v", data[:consumed], r, std)
+		if diff := cmp.Diff(viewRequest(std), viewRequest(r)); diff != "" {
+			t.Fatalf("%q (-net/http +ours):\n%s", data[:consumed], diff)
 		}
 
 		if req, err := ParseRequest(r); err == nil {
@@ -588,9 +587,32 @@ func FuzzReadResponse(f *testing.F) {
 		if sr.Header.Get("Pragma") == "no-cache" && resp.Header.Get("Cache-Control") == "" {
 			delete(sr.Header, "Cache-Control") // net/http's fixPragmaCacheControl
 		}
-		if resp.Status != sr.Status || resp.Proto != sr.Proto || resp.ProtoMajor != sr.ProtoMajor ||
-			resp.ProtoMinor != sr.ProtoMinor || !reflect.DeepEqual(resp.Header, sr.Header) {
-			t.Fatalf("%q:\n ours %+v\n net/http %+v", data[:consumed], resp, sr)
+		if diff := cmp.Diff(viewResponse(sr), viewResponse(resp)); diff != "" {
+			t.Fatalf("%q (-net/http +ours):\n%s", data[:consumed], diff)
 		}
 	})
+}
+
+// requestView is what ReadRequest must read as net/http does.
+type requestView struct {
+	Method, RequestURI, URL, Proto string
+	ProtoMajor, ProtoMinor         int
+	Host                           string
+	Close                          bool
+	Header                         http.Header
+}
+
+func viewRequest(r *http.Request) requestView {
+	return requestView{r.Method, r.RequestURI, r.URL.String(), r.Proto, r.ProtoMajor, r.ProtoMinor, r.Host, r.Close, r.Header}
+}
+
+// responseView is what ReadResponse must read as net/http does.
+type responseView struct {
+	Status, Proto          string
+	ProtoMajor, ProtoMinor int
+	Header                 http.Header
+}
+
+func viewResponse(r *http.Response) responseView {
+	return responseView{r.Status, r.Proto, r.ProtoMajor, r.ProtoMinor, r.Header}
 }

@@ -7,9 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // rfcRequest is the client handshake of RFC 6455 §1.2, as net/http hands
@@ -55,8 +56,8 @@ func TestParseRequestRFC6455(t *testing.T) {
 		Protocols: []string{"chat", "superchat"},
 		Header:    r.Header,
 	}
-	if !reflect.DeepEqual(req, want) {
-		t.Fatalf("ParseRequest:\n got %#v\nwant %#v", req, want)
+	if diff := cmp.Diff(want, req); diff != "" {
+		t.Fatalf("ParseRequest (-want +got):\n%s", diff)
 	}
 	proto := SelectSubprotocol([]string{"chat"}, req.Protocols)
 	if got := AppendResponse(nil, req.Key, proto, nil); string(got) != rfcResponse {
@@ -94,16 +95,16 @@ func TestParseRequestAccepts(t *testing.T) {
 		{"repeated protocol fields, empty elements", func(r *http.Request) {
 			r.Header["Sec-Websocket-Protocol"] = []string{"a,, b", "", "c"}
 		}, func(t *testing.T, req *Request) {
-			if !reflect.DeepEqual(req.Protocols, []string{"a", "b", "c"}) {
-				t.Errorf("Protocols = %q", req.Protocols)
+			if diff := cmp.Diff([]string{"a", "b", "c"}, req.Protocols); diff != "" {
+				t.Errorf("Protocols (-want +got):\n%s", diff)
 			}
 		}},
 		{"extensions", func(r *http.Request) {
 			r.Header["Sec-Websocket-Extensions"] = []string{"permessage-deflate; client_max_window_bits", "x"}
 		}, func(t *testing.T, req *Request) {
 			want := []Extension{{Name: "permessage-deflate", Params: []Param{{Name: "client_max_window_bits"}}}, {Name: "x"}}
-			if !reflect.DeepEqual(req.Extensions, want) {
-				t.Errorf("Extensions = %#v", req.Extensions)
+			if diff := cmp.Diff(want, req.Extensions); diff != "" {
+				t.Errorf("Extensions (-want +got):\n%s", diff)
 			}
 		}},
 	}
@@ -188,8 +189,8 @@ func TestParseRequestMalformed(t *testing.T) {
 				t.Error("empty message")
 			}
 			for k, v := range tt.header {
-				if !reflect.DeepEqual(e.Header[k], v) {
-					t.Errorf("header %s = %q, want %q", k, e.Header[k], v)
+				if diff := cmp.Diff(v, e.Header[k]); diff != "" {
+					t.Errorf("header %s (-want +got):\n%s", k, diff)
 				}
 			}
 			if !strings.HasPrefix(err.Error(), "handshake: ") {
@@ -360,8 +361,8 @@ func TestSetResponseHeader(t *testing.T) {
 		"Sec-Websocket-Extensions": {"x; y=1"},
 		"Set-Cookie":               {"a=b"},
 	}
-	if !reflect.DeepEqual(h, want) {
-		t.Fatalf("header = %#v, want %#v", h, want)
+	if diff := cmp.Diff(want, h); diff != "" {
+		t.Fatalf("header (-want +got):\n%s", diff)
 	}
 	if err := SetResponseHeader(h, rfcKey, "chat", nil); err != nil {
 		t.Fatal(err)

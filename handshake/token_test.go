@@ -1,9 +1,10 @@
 package handshake
 
 import (
-	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestIsTokenChar(t *testing.T) {
@@ -87,8 +88,11 @@ func TestParseTokenList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, ok := parseTokenList(tt.values)
-		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("parseTokenList(%q) = %q, %v; want %q, %v", tt.values, got, ok, tt.want, tt.ok)
+		if ok != tt.ok {
+			t.Errorf("parseTokenList(%q) ok = %v, want %v", tt.values, ok, tt.ok)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("parseTokenList(%q) (-want +got):\n%s", tt.values, diff)
 		}
 	}
 }

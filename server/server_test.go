@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/frame"
 	"github.com/rfc6455/ws/handshake"
@@ -97,8 +99,8 @@ func TestAcceptHandshakeErrors(t *testing.T) {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
 			for k, want := range tc.wantHeader {
-				if got := resp.Header.Values(k); !equalStrings(got, want) {
-					t.Errorf("header %s: %q, want %q", k, got, want)
+				if diff := cmp.Diff(want, resp.Header.Values(k), cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("header %s (-want +got):\n%s", k, diff)
 				}
 			}
 			err := <-accepted
@@ -152,8 +154,8 @@ func TestUpgradeHandshakeErrors(t *testing.T) {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.wantStatus)
 			}
 			for k, want := range tc.wantHeader {
-				if got := resp.Header.Values(k); !equalStrings(got, want) {
-					t.Errorf("header %s: %q, want %q", k, got, want)
+				if diff := cmp.Diff(want, resp.Header.Values(k), cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("header %s (-want +got):\n%s", k, diff)
 				}
 			}
 			err := <-accepted
@@ -169,18 +171,6 @@ func TestUpgradeHandshakeErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func listen(t testing.TB) net.Listener {
