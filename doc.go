@@ -56,7 +56,7 @@
 //	defer cancel()
 //	c, _, err := client.Dial(ctx, "wss://example.com/echo", nil)
 //	if err != nil {
-//		return err // a *handshake.ResponseError if the server refused
+//		return err // a *client.ResponseError if the server refused
 //	}
 //	defer c.CloseNow()
 //	if err := c.WriteMessage(ctx, conn.Text, []byte("hello")); err != nil {

@@ -154,10 +154,11 @@ func (e *ProxyError) Error() string {
 //
 // The returned *http.Response is the server's response, also on most
 // failures; its Body needs no closing. When the server answered with
-// anything but a valid 101, the error is a *handshake.ResponseError,
-// holding the response (status, header fields) and the first bytes of its
-// body. ctx bounds Dial only, never the Conn; when it is done during
-// Dial, the error wraps ctx.Err().
+// anything but a valid 101, the error is a *ResponseError, holding the
+// response (status, header fields) and the first bytes of its body; a
+// proxy that refused the tunnel gives a *ProxyError. ctx bounds Dial only,
+// never the Conn; when it is done during Dial, the error wraps ctx.Err().
+// Check them with errors.As and errors.Is.
 func Dial(ctx context.Context, u string, opts *DialOptions) (*conn.Conn, *http.Response, error) {
 	var o DialOptions
 	if opts != nil {
@@ -177,6 +178,15 @@ func Dial(ctx context.Context, u string, opts *DialOptions) (*conn.Conn, *http.R
 	}
 	return c, resp, err
 }
+
+// ResponseError is the error of a Dial whose server answered with
+// anything but a valid 101 response: the status, header fields and the
+// start of the body of what it sent. It is handshake.ResponseError, named
+// here so that a client checks it without importing handshake:
+//
+//	var re *client.ResponseError
+//	if errors.As(err, &re) { log.Print(re.Response.Status) }
+type ResponseError = handshake.ResponseError
 
 // contextError makes err, from a handshake step, wrap the context's error
 // when the context ended the step: either ctx is done, or err is the

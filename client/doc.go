@@ -20,7 +20,7 @@
 // right after its response are passed on to the Conn, not lost.
 //
 // When the server answers with anything but a valid 101, the error is a
-// *handshake.ResponseError holding the *http.Response (status, header
+// *ResponseError (handshake.ResponseError) holding the *http.Response (status, header
 // fields such as WWW-Authenticate or Location) and at most the first KiB of
 // its body. Dial does not follow redirects.
 //

@@ -12,7 +12,6 @@ import (
 
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
-	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/internal/echo"
 )
 
@@ -55,7 +54,7 @@ func ExampleDial_refused() {
 	defer s.Close()
 
 	_, _, err := client.Dial(context.Background(), "ws"+strings.TrimPrefix(s.URL, "http"), &client.DialOptions{Proxy: client.NoProxy})
-	var re *handshake.ResponseError
+	var re *client.ResponseError
 	if errors.As(err, &re) {
 		fmt.Println(re.Response.StatusCode, re.Response.Header.Get("WWW-Authenticate"))
 		fmt.Printf("%q\n", re.Body)

@@ -228,6 +228,15 @@ var (
 	ErrControlTooLong   = errors.New("ws: control payload longer than 125 bytes")
 )
 
+// ProtocolError is what reads return when the peer broke the protocol:
+// Code is the close code the Conn sent when it failed the connection
+// (1002, 1007, 1009 …; RFC 6455 §7.4.1). It is frame.ProtocolError, named
+// here so that code using a Conn checks it without importing frame:
+//
+//	var pe *conn.ProtocolError
+//	if errors.As(err, &pe) { log.Printf("peer broke the protocol: %v (sent %d)", pe, pe.Code) }
+type ProtocolError = frame.ProtocolError
+
 // CloseError reports that the connection was closed. Code and Reason come
 // from the peer's close frame; a connection that ended without one reports
 // StatusAbnormalClosure (1006) with the cause wrapped.

@@ -45,7 +45,7 @@
 //
 // Protocol violations by the peer fail the connection with the close code
 // RFC 6455 §7.4.1 prescribes (1002, 1007, 1009) and are returned as a
-// *frame.ProtocolError. A close from the peer is answered with the same
+// *ProtocolError (frame.ProtocolError). A close from the peer is answered with the same
 // code and returned as a *CloseError; a connection that drops without a
 // close frame returns a *CloseError with StatusAbnormalClosure (1006).
 // Once a close handshake has completed, whichever side began it, every

@@ -101,6 +101,13 @@ type AcceptOptions struct {
 	MaxConnections int
 }
 
+// HandshakeError is the error of Accept, Upgrade and Serve's handshakes
+// for a request refused because of what it says: its Status is the HTTP
+// status the client was answered with (400, 403, 426 …) and its message
+// says why. It is handshake.Error, named here so that a server checks it
+// with errors.As without importing handshake.
+type HandshakeError = handshake.Error
+
 // ExtensionNegotiator chooses the extensions of a connection from the
 // client's offers (RFC 6455 §9.1), on behalf of the server.
 //
@@ -314,7 +321,7 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // extensions. When one of these fails it answers through w with the
 // status the failure earns (400, 403, 405 with Allow, 426 with
 // Sec-WebSocket-Version: 13, 505) and a short plain-text body, and returns
-// the *handshake.Error. Once opts.Connections.Shutdown has begun it
+// the *HandshakeError (handshake.Error). Once opts.Connections.Shutdown has begun it
 // answers 503 and returns ErrShuttingDown. Otherwise it takes
 // the connection over with http.ResponseController.Hijack, so
 // ResponseWriters wrapped by middleware work as long as they implement
