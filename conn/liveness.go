@@ -39,13 +39,16 @@ type liveness struct {
 	// the ping and nothing has arrived.
 	reads atomic.Uint32
 
-	// The write timeout: the rolling deadline, on the monotonic clock
-	// (monoNow) for the writers' check and as wall time for the
-	// net.Conn; wmu serialises setting the connection's write deadline.
+	// The write timeout: a rolling deadline, moved forward by the first
+	// write after it has become stale (half a timeout after it was last
+	// moved, when rollTimer fires), so that writes read no clock. wmu
+	// serialises setting the connection's write deadline.
 	writeTimeout time.Duration
-	rollMono     atomic.Int64
+	stale        atomic.Bool // the rolling deadline is less than half a timeout ahead, or unset
+	rollTimer    *time.Timer // sets stale; made at the first write; under wmu
 	wmu          sync.Mutex
-	rollWall     int64 // unix nanoseconds; under wmu
+	rollWall     int64 // the rolling deadline, unix nanoseconds; under wmu
+	rollStopped  bool  // the connection is closed: rollTimer stays stopped; under wmu
 
 	// The keepalive, under mu.
 	mu       sync.Mutex
@@ -58,12 +61,6 @@ type liveness struct {
 // keepAlivePayload marks keepalive pings; Ping's 8-byte ids never match it.
 var keepAlivePayload = []byte("keepalive")
 
-// monoBase anchors monoNow: time.Since on a time with a monotonic reading
-// reads only the monotonic clock, which is cheaper than time.Now.
-var monoBase = time.Now()
-
-func monoNow() int64 { return int64(time.Since(monoBase)) }
-
 // startLiveness sets up the write timeout and the keepalive as the options
 // ask, and nothing when both are off.
 func (c *Conn) startLiveness() {
@@ -72,6 +69,7 @@ func (c *Conn) startLiveness() {
 		return
 	}
 	l := &liveness{c: c, writeTimeout: max(o.WriteTimeout, 0)}
+	l.stale.Store(true)
 	c.live = l
 	if o.KeepAliveInterval > 0 {
 		l.mu.Lock()
@@ -98,22 +96,29 @@ func (c *Conn) netReadEnds() {
 
 // beforeNetWrite keeps the rolling write deadline at least half a
 // WriteTimeout ahead. Writers call it before each write to the network,
-// under the wire; most calls read the monotonic clock and return.
+// under the wire; all but one call in half a timeout load a flag and
+// return (reading the clock would cost more than the rest of a small
+// message's bookkeeping).
 func (c *Conn) beforeNetWrite() {
 	l := c.live
-	if l == nil || l.writeTimeout <= 0 {
+	if l == nil || l.writeTimeout <= 0 || !l.stale.Load() {
 		return
 	}
-	now := monoNow()
-	if r := l.rollMono.Load(); r != 0 && r-now > int64(l.writeTimeout/2) {
-		return
-	}
+	l.stale.Store(false)
 	l.wmu.Lock()
-	l.rollMono.Store(now + int64(l.writeTimeout))
 	l.rollWall = time.Now().Add(l.writeTimeout).UnixNano()
 	c.applyWriteDeadlineLocked()
+	if l.rollTimer == nil {
+		l.rollTimer = time.AfterFunc(l.writeTimeout/2, l.markStale)
+	} else if !l.rollStopped {
+		l.rollTimer.Reset(l.writeTimeout / 2)
+	}
 	l.wmu.Unlock()
 }
+
+// markStale is rollTimer's function: the rolling deadline is now less
+// than half a timeout ahead, and the next write moves it.
+func (l *liveness) markStale() { l.stale.Store(true) }
 
 // applyWriteDeadline sets the connection's write deadline to the earlier
 // of the application's (SetWriteDeadline) and the rolling one.
@@ -199,4 +204,10 @@ func (l *liveness) stop() {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
+	l.wmu.Lock()
+	l.rollStopped = true
+	if l.rollTimer != nil {
+		l.rollTimer.Stop()
+	}
+	l.wmu.Unlock()
 }
