@@ -173,7 +173,7 @@ type Options struct {
 	// timeout passes is given another timeout rather than closed (a
 	// stalled peer of an application that only writes is released by
 	// WriteTimeout instead). A negative KeepAliveInterval turns keepalive
-	// off. The write timeout and the keepalive hold one timer and about 300
+	// off. The write timeout and the keepalive hold one timer and about 350
 	// bytes per connection.
 	KeepAliveInterval time.Duration
 	KeepAliveTimeout  time.Duration

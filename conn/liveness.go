@@ -24,12 +24,14 @@ import (
 //     connected and a dead one is released.
 //
 // Both run on one timer per connection and a few words of state, not a
-// goroutine: an idle connection costs no stack for them.
+// goroutine: an idle connection costs no stack for them, and a write reads
+// no clock.
 
 // liveness holds the state of both mechanisms. A Conn allocates it in New
 // unless the application turned both off.
 type liveness struct {
-	c *Conn
+	c            *Conn
+	writeTimeout time.Duration
 
 	// reads counts the reader's reads from the network: it is odd while a
 	// read is in progress and even between reads, and advances at the
@@ -39,22 +41,18 @@ type liveness struct {
 	// the ping and nothing has arrived.
 	reads atomic.Uint32
 
-	// The write timeout: a rolling deadline, moved forward by the first
-	// write after it has become stale (half a timeout after it was last
-	// moved, when rollTimer fires), so that writes read no clock. wmu
-	// serialises setting the connection's write deadline.
-	writeTimeout time.Duration
-	stale        atomic.Bool // the rolling deadline is less than half a timeout ahead, or unset
-	rollTimer    *time.Timer // sets stale; made at the first write; under wmu
-	wmu          sync.Mutex
-	rollWall     int64 // the rolling deadline, unix nanoseconds; under wmu
-	rollStopped  bool  // the connection is closed: rollTimer stays stopped; under wmu
+	// stale says that the rolling write deadline is unset or less than
+	// half a WriteTimeout ahead: the next write moves it. Writers load it
+	// before each write to the network and read no clock otherwise.
+	stale atomic.Bool
 
-	// The keepalive, under mu.
-	mu       sync.Mutex
+	mu       sync.Mutex // guards the rest, and setting the write deadline
 	timer    *time.Timer
-	awaiting bool   // a keepalive ping is unanswered
-	seen     uint32 // reads when the timer last looked
+	staleAt  time.Time // when the rolling deadline goes stale; zero: not pending
+	keepAt   time.Time // when the keepalive looks next; zero: keepalive off
+	rollWall int64     // the rolling write deadline, unix nanoseconds; 0: none
+	awaiting bool      // a keepalive ping is unanswered
+	seen     uint32    // reads when the keepalive last looked
 	stopped  bool
 }
 
@@ -73,6 +71,7 @@ func (c *Conn) startLiveness() {
 	c.live = l
 	if o.KeepAliveInterval > 0 {
 		l.mu.Lock()
+		l.keepAt = time.Now().Add(o.KeepAliveInterval)
 		l.timer = time.AfterFunc(o.KeepAliveInterval, l.fire)
 		l.mu.Unlock()
 	}
@@ -97,28 +96,22 @@ func (c *Conn) netReadEnds() {
 // beforeNetWrite keeps the rolling write deadline at least half a
 // WriteTimeout ahead. Writers call it before each write to the network,
 // under the wire; all but one call in half a timeout load a flag and
-// return (reading the clock would cost more than the rest of a small
-// message's bookkeeping).
+// return (reading the clock costs more than the rest of a small message's
+// bookkeeping).
 func (c *Conn) beforeNetWrite() {
 	l := c.live
 	if l == nil || l.writeTimeout <= 0 || !l.stale.Load() {
 		return
 	}
 	l.stale.Store(false)
-	l.wmu.Lock()
-	l.rollWall = time.Now().Add(l.writeTimeout).UnixNano()
+	now := time.Now()
+	l.mu.Lock()
+	l.rollWall = now.Add(l.writeTimeout).UnixNano()
 	c.applyWriteDeadlineLocked()
-	if l.rollTimer == nil {
-		l.rollTimer = time.AfterFunc(l.writeTimeout/2, l.markStale)
-	} else if !l.rollStopped {
-		l.rollTimer.Reset(l.writeTimeout / 2)
-	}
-	l.wmu.Unlock()
+	l.staleAt = now.Add(l.writeTimeout / 2)
+	l.arm(now)
+	l.mu.Unlock()
 }
-
-// markStale is rollTimer's function: the rolling deadline is now less
-// than half a timeout ahead, and the next write moves it.
-func (l *liveness) markStale() { l.stale.Store(true) }
 
 // applyWriteDeadline sets the connection's write deadline to the earlier
 // of the application's (SetWriteDeadline) and the rolling one.
@@ -127,13 +120,13 @@ func (c *Conn) applyWriteDeadline() error {
 	if l == nil {
 		return c.nc.SetWriteDeadline(fromUnixNano(c.writeDeadline.Load()))
 	}
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	return c.applyWriteDeadlineLocked()
 }
 
 // applyWriteDeadlineLocked is applyWriteDeadline for a caller holding
-// c.live.wmu.
+// c.live.mu.
 func (c *Conn) applyWriteDeadlineLocked() error {
 	d := c.writeDeadline.Load()
 	if roll := c.live.rollWall; roll != 0 && (d == 0 || roll < d) {
@@ -142,44 +135,82 @@ func (c *Conn) applyWriteDeadlineLocked() error {
 	return c.nc.SetWriteDeadline(fromUnixNano(d))
 }
 
-// fire is the keepalive's timer. Without a ping outstanding, it sends one
-// if no read from the network has ended since it last looked. With one
-// outstanding, it decides: a read that ended since the ping means the peer
-// is alive; one read that has waited since before the ping, with nothing
-// arriving, means it is not; otherwise the application is not reading (or
-// only began after the ping), so nothing can be known yet, and it looks
-// again after another timeout.
+// arm sets the timer for the earlier of the pending events. The caller
+// holds l.mu.
+func (l *liveness) arm(now time.Time) {
+	next := l.keepAt
+	if !l.staleAt.IsZero() && (next.IsZero() || l.staleAt.Before(next)) {
+		next = l.staleAt
+	}
+	if next.IsZero() || l.stopped {
+		return
+	}
+	if l.timer == nil {
+		l.timer = time.AfterFunc(next.Sub(now), l.fire)
+		return
+	}
+	l.timer.Reset(next.Sub(now))
+}
+
+// fire is the timer: it marks the rolling write deadline stale when its
+// time has come, and runs the keepalive when its has.
 func (l *liveness) fire() {
-	c := l.c
 	l.mu.Lock()
 	if l.stopped {
 		l.mu.Unlock()
 		return
 	}
+	now := time.Now()
+	if !l.staleAt.IsZero() && !now.Before(l.staleAt) {
+		l.staleAt = time.Time{}
+		l.stale.Store(true)
+	}
+	var ping bool
+	if !l.keepAt.IsZero() && !now.Before(l.keepAt) {
+		var dead bool
+		if ping, dead = l.keepAlive(now); dead {
+			l.stopped = true
+			l.mu.Unlock()
+			l.expire()
+			return
+		}
+	}
+	l.arm(now)
+	l.mu.Unlock()
+	if ping {
+		c := l.c
+		c.writeControl(frame.OpPing, keepAlivePayload, c.opts.KeepAliveTimeout)
+	}
+}
+
+// keepAlive takes the keepalive's step and schedules the next. Without a
+// ping outstanding, it asks for one if no read from the network has ended
+// since it last looked. With one outstanding, it decides: a read that
+// ended since the ping means the peer is alive; one read that has waited
+// since before the ping, with nothing arriving, means it is not
+// (dead); otherwise the application is not reading (or only began after
+// the ping), so nothing can be known yet, and it looks again after
+// another timeout. The caller holds l.mu.
+func (l *liveness) keepAlive(now time.Time) (ping, dead bool) {
+	o := &l.c.opts
 	reads := l.reads.Load()
 	ended := reads>>1 != l.seen>>1 // reads advance by 2 per read; the low bit is "in progress"
 	switch {
 	case ended:
 		// Input arrived since the last look: the peer is alive.
 		l.awaiting = false
-		l.timer.Reset(c.opts.KeepAliveInterval)
+		l.keepAt = now.Add(o.KeepAliveInterval)
 	case !l.awaiting:
 		l.awaiting = true
-		l.seen = reads
-		l.timer.Reset(c.opts.KeepAliveTimeout)
-		l.mu.Unlock()
-		c.writeControl(frame.OpPing, keepAlivePayload, c.opts.KeepAliveTimeout)
-		return
+		l.keepAt = now.Add(o.KeepAliveTimeout)
+		ping = true
 	case reads&1 == 0 || reads != l.seen:
-		l.timer.Reset(c.opts.KeepAliveTimeout)
+		l.keepAt = now.Add(o.KeepAliveTimeout)
 	default:
-		l.stopped = true
-		l.mu.Unlock()
-		l.expire()
-		return
+		return false, true
 	}
 	l.seen = reads
-	l.mu.Unlock()
+	return ping, false
 }
 
 // expire sends a best-effort close frame with 1011 and closes TCP.
@@ -196,7 +227,7 @@ func (l *liveness) expire() {
 	c.closeTCP(ErrKeepAliveTimeout)
 }
 
-// stop ends the keepalive when the connection closes.
+// stop ends both mechanisms' timer when the connection closes.
 func (l *liveness) stop() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -204,10 +235,4 @@ func (l *liveness) stop() {
 	if l.timer != nil {
 		l.timer.Stop()
 	}
-	l.wmu.Lock()
-	l.rollStopped = true
-	if l.rollTimer != nil {
-		l.rollTimer.Stop()
-	}
-	l.wmu.Unlock()
 }
