@@ -72,8 +72,9 @@
 // more than the limit, and ReadMessage grows its buffer so that reading one
 // message never allocates more than 1.25 times the limit in all (see
 // Options.ReadLimit). The write timeout and the keepalive share one timer
-// and about 300 bytes per connection. With permessage-deflate and context takeover, the
-// compression window is the largest thing a quiet connection holds;
+// and about 350 bytes per connection. With permessage-deflate and context
+// takeover, the compression window is the largest thing a quiet connection
+// holds;
 // Options.ReleaseCompressionAfter gives it back after a quiet period.
 //
 // # Extensions
