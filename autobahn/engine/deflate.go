@@ -8,8 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/rfc6455/ws/deflate"
 )
 
 // permessage-deflate (RFC 7692) on the suite's side of the connection, with
@@ -231,7 +229,7 @@ type pmDeflate struct {
 	DeflateParams
 
 	enc    *flate.Writer
-	small  *deflate.Compressor // windows below 15 bits
+	small  *smallWindowCompressor // windows below 15 bits
 	encBuf bytes.Buffer
 
 	dec  io.ReadCloser
@@ -269,23 +267,20 @@ var syncTail = []byte{0, 0, 0xff, 0xff}
 // compress returns the compressed payload of one message: a DEFLATE stream
 // ended by a sync flush with its 4-byte tail removed (RFC 7692 §7.2.1).
 //
-// At window 15 the suite compresses with compress/flate, an implementation
-// independent of the library under test, keeping the history across
-// messages unless context takeover is off. compress/flate cannot limit its
-// window, so when the testee asks for a smaller one the suite uses the
-// project's deflate package, whose encoder honours windows of 8 to 15 bits.
+// At window 15 the suite compresses with compress/flate, keeping the
+// history across messages unless context takeover is off. compress/flate
+// cannot limit its window, so when the testee asks for a smaller one the
+// suite uses its own small encoder (lz77.go). Neither is the library
+// under test.
 func (d *pmDeflate) compress(msg []byte) []byte {
 	bits, noContext := d.own()
-	d.encBuf.Reset()
 	if bits < 15 {
 		if d.small == nil {
-			d.small = deflate.NewCompressor(bits, deflate.BestSpeed, !noContext)
+			d.small = newSmallWindowCompressor(bits, !noContext)
 		}
-		d.small.Reset(&d.encBuf)
-		d.small.Write(msg)
-		d.small.Close()
-		return bytes.Clone(d.encBuf.Bytes())
+		return d.small.compress(msg)
 	}
+	d.encBuf.Reset()
 	if d.enc == nil {
 		d.enc, _ = flate.NewWriter(&d.encBuf, compressionLevel)
 	} else if noContext {
@@ -326,6 +321,14 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 		return nil, errDecompressLimit
 	}
 	b := out.Bytes()
+	if bits, _ := d.peer(); bits < 15 {
+		// compress/flate allows matches 32 KiB back; check the smaller
+		// window the testee was given.
+		stream := append(bytes.Clone(payload), finalEmpty...)
+		if err := checkWindow(stream, 1<<bits); err != nil {
+			return nil, err
+		}
+	}
 	const window = 1 << 15
 	if !noContext {
 		d.hist = append(d.hist, b...)
