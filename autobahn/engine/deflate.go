@@ -232,8 +232,10 @@ type pmDeflate struct {
 	small  *smallWindowCompressor // windows below 15 bits
 	encBuf bytes.Buffer
 
-	dec  io.ReadCloser
-	hist []byte // last 32 KiB of decompressed output, for context takeover
+	dec      io.ReadCloser
+	hist     []byte // last 32 KiB of decompressed output, for context takeover
+	wscratch windowScratch
+	lastSize int // of the last message inflated
 }
 
 func newDeflate(p DeflateParams) *pmDeflate {
@@ -312,8 +314,10 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 	} else if err := d.dec.(flate.Resetter).Reset(src, d.hist); err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	n, err := io.Copy(&out, io.LimitReader(d.dec, limit+1))
+	// The messages of a case have much the same size: start with room
+	// for the last one.
+	out := bytes.NewBuffer(make([]byte, 0, d.lastSize+512))
+	n, err := io.Copy(out, io.LimitReader(d.dec, limit+1))
 	if err != nil {
 		return nil, err
 	}
@@ -321,11 +325,12 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 		return nil, errDecompressLimit
 	}
 	b := out.Bytes()
-	if bits, _ := d.peer(); bits < 15 {
-		// compress/flate allows matches 32 KiB back; check the smaller
-		// window the testee was given.
-		stream := append(bytes.Clone(payload), finalEmpty...)
-		if err := checkWindow(stream, 1<<bits); err != nil {
+	d.lastSize = min(len(b), 1<<20)
+	// compress/flate allows matches 32 KiB back, and as far back as the
+	// history and the output so far reach; where that is beyond the
+	// smaller window the testee was given, check its matches.
+	if bits, _ := d.peer(); bits < 15 && len(d.hist)+len(b) > 1<<bits {
+		if err := checkWindow(payload, finalEmpty, 1<<bits, &d.wscratch); err != nil {
 			return nil, err
 		}
 	}

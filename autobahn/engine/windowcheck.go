@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -12,8 +13,13 @@ import (
 // the peer "MUST NOT" use a larger LZ77 window than it was given), so the
 // suite decodes the symbols itself for that one check. It only reads:
 // literals and lengths are skipped, the output is not rebuilt.
-func checkWindow(stream []byte, window int) error {
-	r := bitReader{in: stream}
+//
+// stream is the message's payload; tail follows it (the suite passes the
+// empty final block that ends a permessage-deflate message, RFC 7692
+// §7.2.2). scratch keeps the decoding tables between calls.
+func checkWindow(stream, tail []byte, window int, scratch *windowScratch) error {
+	r := bitReader{in: stream, tail: tail}
+	lit, dist := &scratch.lit, &scratch.dist
 	for {
 		final := r.bits(1)
 		switch r.bits(2) {
@@ -29,11 +35,10 @@ func checkWindow(stream []byte, window int) error {
 				return err
 			}
 		case 2:
-			var lit, dist huffTable
-			if err := r.readDynamicTables(&lit, &dist); err != nil {
+			if err := r.readDynamicTables(lit, dist, &scratch.codeLen, &scratch.lengths); err != nil {
 				return err
 			}
-			if err := r.checkBlock(&lit, &dist, window); err != nil {
+			if err := r.checkBlock(lit, dist, window); err != nil {
 				return err
 			}
 		default:
@@ -48,18 +53,38 @@ func checkWindow(stream []byte, window int) error {
 	}
 }
 
-// bitReader reads bits least significant first (RFC 1951 §3.1.1); reads
-// past the end give zero bits and are reported by overrun.
+// windowScratch holds checkWindow's tables from one message to the next.
+type windowScratch struct {
+	lit, dist, codeLen huffTable
+	lengths            []uint8
+}
+
+// bitReader reads bits least significant first (RFC 1951 §3.1.1) from in
+// and then tail; reads past the end give zero bits and are reported by
+// overrun.
 type bitReader struct {
-	in    []byte
-	pos   int // next byte of in to load
-	acc   uint64
-	nacc  uint
-	extra int // zero bytes loaded past the end
+	in, tail []byte
+	pos      int // next byte of in to load
+	acc      uint64
+	nacc     uint
+	extra    int // zero bytes loaded past the end
 }
 
 func (r *bitReader) fill() {
+	if r.pos+8 <= len(r.in) {
+		// Eight bytes at once: the whole bytes that fit go in; the bits
+		// above them are the next bytes, ORed in again at the same place
+		// by the next fill.
+		r.acc |= binary.LittleEndian.Uint64(r.in[r.pos:]) << r.nacc
+		n := (63 - r.nacc) / 8
+		r.pos += int(n)
+		r.nacc += n * 8
+		return
+	}
 	for r.nacc <= 56 {
+		if r.pos == len(r.in) && len(r.tail) > 0 {
+			r.in, r.tail, r.pos = r.tail, nil, 0
+		}
 		var b byte
 		if r.pos < len(r.in) {
 			b = r.in[r.pos]
@@ -96,19 +121,32 @@ func (r *bitReader) skipBytes(n int) {
 	for ; n > 0 && r.nacc >= 8; n-- {
 		r.drop(8)
 	}
-	r.pos += n
-	if r.pos > len(r.in) {
-		r.extra += r.pos - len(r.in)
-		r.pos = len(r.in)
+	if n > 0 {
+		r.acc = 0 // drop the look-ahead bits of the bytes skipped
+	}
+	for n > 0 {
+		if r.pos == len(r.in) && len(r.tail) > 0 {
+			r.in, r.tail, r.pos = r.tail, nil, 0
+		}
+		k := min(n, len(r.in)-r.pos)
+		if k == 0 {
+			r.extra += n
+			return
+		}
+		r.pos += k
+		n -= k
 	}
 }
+
+// maxHuffBits is the longest Huffman code DEFLATE allows.
+const maxHuffBits = 15
 
 // huffTable decodes a canonical Huffman code (RFC 1951 §3.2.2) by looking
 // up maxBits stream bits at once: entry = symbol<<4 | code length, 0 where
 // no code matches.
 type huffTable struct {
 	maxBits uint
-	entries []uint32
+	entries []uint16
 }
 
 func (t *huffTable) build(lengths []uint8) error {
@@ -128,7 +166,11 @@ func (t *huffTable) build(lengths []uint8) error {
 			return errors.New("deflate: oversubscribed Huffman code")
 		}
 	}
-	t.entries = make([]uint32, 1<<t.maxBits)
+	if cap(t.entries) < 1<<t.maxBits {
+		t.entries = make([]uint16, 1<<maxHuffBits)
+	}
+	t.entries = t.entries[:1<<t.maxBits]
+	clear(t.entries)
 	for sym, l := range lengths {
 		if l == 0 {
 			continue
@@ -139,7 +181,7 @@ func (t *huffTable) build(lengths []uint8) error {
 			return errors.New("deflate: oversubscribed Huffman code")
 		}
 		for k := int(reverseBits(uint64(c), uint(l))); k < len(t.entries); k += 1 << l {
-			t.entries[k] = uint32(sym)<<4 | uint32(l)
+			t.entries[k] = uint16(sym)<<4 | uint16(l)
 		}
 	}
 	return nil
@@ -176,7 +218,7 @@ var fixedLitTable, fixedDistTable = func() (lit, dist huffTable) {
 // §3.2.7).
 var codeLengthOrder = [19]int{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
 
-func (r *bitReader) readDynamicTables(lit, dist *huffTable) error {
+func (r *bitReader) readDynamicTables(lit, dist, clTable *huffTable, lengthsBuf *[]uint8) error {
 	nlit := int(r.bits(5)) + 257
 	ndist := int(r.bits(5)) + 1
 	nclen := int(r.bits(4)) + 4
@@ -184,13 +226,13 @@ func (r *bitReader) readDynamicTables(lit, dist *huffTable) error {
 	for i := 0; i < nclen; i++ {
 		clen[codeLengthOrder[i]] = uint8(r.bits(3))
 	}
-	var clTable huffTable
 	if err := clTable.build(clen[:]); err != nil {
 		return err
 	}
-	lengths := make([]uint8, 0, nlit+ndist)
+	lengths := (*lengthsBuf)[:0]
+	defer func() { *lengthsBuf = lengths }()
 	for len(lengths) < nlit+ndist {
-		sym, err := r.decode(&clTable)
+		sym, err := r.decode(clTable)
 		if err != nil {
 			return err
 		}

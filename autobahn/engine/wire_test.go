@@ -157,7 +157,7 @@ func TestSmallWindowCompressor(t *testing.T) {
 				if got := inflate(t, hist, out); !bytes.Equal(got, m) {
 					t.Fatalf("bits %d takeover %v message %d: inflates to %d bytes, want %d", bits, takeover, i, len(got), len(m))
 				}
-				if err := checkWindow(append(out, finalEmpty...), window); err != nil {
+				if err := checkWindow(out, finalEmpty, window, new(windowScratch)); err != nil {
 					t.Fatalf("bits %d takeover %v message %d: %v", bits, takeover, i, err)
 				}
 				if i == 0 && len(out) > len(m)*3/4 {
@@ -204,7 +204,7 @@ func TestCheckWindow(t *testing.T) {
 			if got := inflate(t, nil, out); !bytes.Equal(got, in) {
 				t.Fatal("compress/flate round trip differs")
 			}
-			err := checkWindow(append(out, finalEmpty...), tt.window)
+			err := checkWindow(out, finalEmpty, tt.window, new(windowScratch))
 			if (err == nil) != tt.ok {
 				t.Errorf("level %d, distance %d, window %d: %v", level, 600+tt.gap, tt.window, err)
 			}
@@ -212,10 +212,68 @@ func TestCheckWindow(t *testing.T) {
 	}
 	// Stored blocks and a stream cut short.
 	stored := compress(block, flate.NoCompression)
-	if err := checkWindow(append(stored, finalEmpty...), 256); err != nil {
+	if err := checkWindow(stored, finalEmpty, 256, new(windowScratch)); err != nil {
 		t.Errorf("stored: %v", err)
 	}
-	if err := checkWindow(compress(block, flate.BestSpeed)[:10], 1<<15); err == nil {
+	if err := checkWindow(compress(block, flate.BestSpeed)[:10], nil, 1<<15, new(windowScratch)); err == nil {
 		t.Error("a truncated stream passed")
+	}
+}
+
+// BenchmarkCheckWindow is the cost of the window check per byte of
+// inflated text, against compress/flate's inflate of the same stream.
+func BenchmarkCheckWindow(b *testing.B) {
+	text := bytes.Repeat([]byte(`{"id": 12345, "name": "permessage-deflate", "values": [1, 2, 3, 4.5e6], "ok": true}, `), 1600)
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	w.Write(text)
+	w.Flush()
+	stream := bytes.TrimSuffix(buf.Bytes(), []byte{0, 0, 0xff, 0xff})
+	b.Run("check", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		var s windowScratch
+		for b.Loop() {
+			if err := checkWindow(stream, finalEmpty, 1<<15, &s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("inflate", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			r := flate.NewReader(io.MultiReader(bytes.NewReader(stream), bytes.NewReader(finalEmpty)))
+			io.Copy(io.Discard, r)
+		}
+	})
+}
+
+// checkWindow reads every stream compress/flate writes, at every level,
+// for text, random and repetitive data of many sizes: a misread bit would
+// end in an invalid code or a stream that runs out.
+func TestCheckWindowReadsAnyStream(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var s windowScratch
+	for i := range 300 {
+		n := rng.IntN(70000)
+		msg := make([]byte, n)
+		for j := range msg {
+			switch i % 3 {
+			case 0:
+				msg[j] = byte(rng.Uint32())
+			case 1:
+				msg[j] = "abcdefgh  \n{}"[rng.IntN(13)]
+			default:
+				msg[j] = byte(j / 100)
+			}
+		}
+		level := []int{flate.HuffmanOnly, flate.NoCompression, flate.BestSpeed, flate.DefaultCompression, flate.BestCompression}[i%5]
+		var b bytes.Buffer
+		w, _ := flate.NewWriter(&b, level)
+		w.Write(msg)
+		w.Flush()
+		out := bytes.TrimSuffix(b.Bytes(), []byte{0, 0, 0xff, 0xff})
+		if err := checkWindow(out, finalEmpty, 1<<15, &s); err != nil {
+			t.Fatalf("message %d (%d bytes, level %d): %v", i, n, level, err)
+		}
 	}
 }
