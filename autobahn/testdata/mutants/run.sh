@@ -40,9 +40,9 @@ echo "== $mutant: the suite against the project's server, cases $cases"
 cat >"$tmp/client.json" <<EOS
 {"outdir": "$tmp/servers", "servers": [{"agent": "rfc6455-ws-server", "url": "ws://127.0.0.1:19101"}], "cases": $cases}
 EOS
-"$tmp/bin/testee-server" -addr 127.0.0.1:19101 &
+"$tmp/bin/testee-server" -addr 127.0.0.1:19101 >"$tmp/testee-server.out" 2>&1 &
 srv=$!
-sleep 1
+until grep -q 'serving on' "$tmp/testee-server.out"; do sleep 0.2; done
 "$tmp/bin/wstest" -m fuzzingclient -s "$tmp/client.json" -j 2 | sed -n '/^Agent/,$p' || true
 kill "$srv"
 srv=
@@ -53,7 +53,7 @@ cat >"$tmp/server.json" <<EOS
 EOS
 "$tmp/bin/wstest" -m fuzzingserver -s "$tmp/server.json" >"$tmp/fuzzingserver.out" 2>&1 &
 fz=$!
-sleep 1
+until grep -q 'fuzzing server on' "$tmp/fuzzingserver.out"; do sleep 0.2; done
 "$tmp/bin/testee-client" -url ws://127.0.0.1:19102 -agent rfc6455-ws-client -j 2 >/dev/null 2>&1 || true
 kill -INT "$fz"
 wait "$fz" || true
