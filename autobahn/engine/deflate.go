@@ -233,7 +233,7 @@ type pmDeflate struct {
 	encBuf bytes.Buffer
 
 	dec      io.ReadCloser
-	hist     []byte // last 32 KiB of decompressed output, for context takeover
+	hist     []byte // the last 32 to 64 KiB of decompressed output, for context takeover
 	wscratch windowScratch
 	lastSize int // of the last message inflated
 }
@@ -308,10 +308,12 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 	if noContext {
 		d.hist = d.hist[:0]
 	}
+	const window = 1 << 15
+	dict := d.hist[max(0, len(d.hist)-window):]
 	src := io.MultiReader(bytes.NewReader(payload), bytes.NewReader(finalEmpty))
 	if d.dec == nil {
-		d.dec = flate.NewReaderDict(src, d.hist)
-	} else if err := d.dec.(flate.Resetter).Reset(src, d.hist); err != nil {
+		d.dec = flate.NewReaderDict(src, dict)
+	} else if err := d.dec.(flate.Resetter).Reset(src, dict); err != nil {
 		return nil, err
 	}
 	// The messages of a case have much the same size: start with room
@@ -329,15 +331,16 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 	// compress/flate allows matches 32 KiB back, and as far back as the
 	// history and the output so far reach; where that is beyond the
 	// smaller window the testee was given, check its matches.
-	if bits, _ := d.peer(); bits < 15 && len(d.hist)+len(b) > 1<<bits {
+	if bits, _ := d.peer(); bits < 15 && len(dict)+len(b) > 1<<bits {
 		if err := checkWindow(payload, finalEmpty, 1<<bits, &d.wscratch); err != nil {
 			return nil, err
 		}
 	}
-	const window = 1 << 15
 	if !noContext {
+		// Keep up to two windows, so that the last window is moved to the
+		// front once per window's worth of messages, not after each.
 		d.hist = append(d.hist, b...)
-		if len(d.hist) > window {
+		if len(d.hist) > 2*window {
 			d.hist = append(d.hist[:0], d.hist[len(d.hist)-window:]...)
 		}
 	}

@@ -266,30 +266,50 @@ func (r *bitReader) readDynamicTables(lit, dist, clTable *huffTable, lengthsBuf 
 }
 
 // checkBlock reads the symbols of one Huffman-coded block up to its end,
-// failing on a distance above window.
+// failing on a distance above window. One symbol with its length and
+// distance takes at most 15+5+15+13 = 48 bits, so one fill per symbol
+// suffices and the loop reads the bit buffer directly.
 func (r *bitReader) checkBlock(lit, dist *huffTable, window int) error {
+	litMask := uint64(1)<<lit.maxBits - 1
+	distMask := uint64(1)<<dist.maxBits - 1
 	for {
-		sym, err := r.decode(lit)
-		if err != nil {
-			return err
+		if r.nacc < 48 {
+			r.fill()
 		}
+		e := lit.entries[r.acc&litMask]
+		if e == 0 {
+			return errors.New("deflate: invalid literal/length code")
+		}
+		r.drop(uint(e & 15))
+		sym := int(e >> 4)
 		switch {
 		case sym < 256:
 			continue
 		case sym == 256:
+			if r.overrun() {
+				return errors.New("deflate: stream ends inside a block")
+			}
 			return nil
 		case sym > 285:
 			return errors.New("deflate: invalid length symbol")
 		}
-		r.bits(lengthExtra[sym-257]) // the length does not matter here
-		dsym, err := r.decode(dist)
-		if err != nil {
-			return err
+		r.drop(lengthExtra[sym-257]) // the length does not matter here
+		if dist.maxBits == 0 {
+			return errors.New("deflate: a match in a block without distance codes")
 		}
+		e = dist.entries[r.acc&distMask]
+		if e == 0 {
+			return errors.New("deflate: invalid distance code")
+		}
+		r.drop(uint(e & 15))
+		dsym := int(e >> 4)
 		if dsym >= 30 {
 			return errors.New("deflate: invalid distance symbol")
 		}
-		if d := distBase[dsym] + int(r.bits(distExtra[dsym])); d > window {
+		n := distExtra[dsym]
+		d := distBase[dsym] + int(r.acc&(1<<n-1))
+		r.drop(n)
+		if d > window {
 			return fmt.Errorf("deflate: match %d bytes back, beyond the negotiated window of %d bytes", d, window)
 		}
 		if r.overrun() {

@@ -43,6 +43,29 @@ func TestAppendFrameHeader(t *testing.T) {
 	}
 }
 
+// maskBytes agrees with the definition, octet i XOR key[i mod 4], for
+// every start position and length around the word size.
+func TestMaskBytesMatchesDefinition(t *testing.T) {
+	key := [4]byte{0x01, 0x23, 0x45, 0x67}
+	for pos := uint64(0); pos < 8; pos++ {
+		for n := 0; n < 40; n++ {
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = byte(i * 7)
+			}
+			got := bytes.Clone(p)
+			if end := maskBytes(key, pos, got); end != pos+uint64(n) {
+				t.Fatalf("pos %d, %d bytes: returned %d", pos, n, end)
+			}
+			for i := range p {
+				if want := p[i] ^ key[(pos+uint64(i))%4]; got[i] != want {
+					t.Fatalf("pos %d, %d bytes: byte %d is %#x, want %#x", pos, n, i, got[i], want)
+				}
+			}
+		}
+	}
+}
+
 // RFC 6455 §5.7's masked "Hello", masked whole and in every split.
 func TestMaskBytes(t *testing.T) {
 	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
