@@ -184,7 +184,7 @@ func TestEchoRawListener(t *testing.T) {
 	}
 	closeClean(t, c)
 	stop()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := recv(t, done, "Serve's return"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Serve returned %v, want context.Canceled", err)
 	}
 }
@@ -290,22 +290,22 @@ func TestFragmentedWithPings(t *testing.T) {
 					t.Fatalf("Write of chunk %d: %v", i, err)
 				}
 				if i < 2 {
-					if _, err := c.Ping(ctx); err != nil {
+					if err := ping(ctx, c); err != nil {
 						t.Fatalf("Ping between fragments: %v", err)
 					}
 				}
 			}
-			if _, err := c.Ping(ctx); err != nil {
+			if err := ping(ctx, c); err != nil {
 				t.Fatalf("Ping: %v", err)
 			}
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			r := <-echoed
+			r := recv(t, echoed, "the echo")
 			if r.err != nil || r.typ != conn.Text || !bytes.Equal(r.p, msg) {
 				t.Fatalf("echo: %v message of %d bytes, err %v", r.typ, len(r.p), r.err)
 			}
-			serverPings.Wait()
+			waitGroup(t, &serverPings, "the server seeing the pings")
 
 			if log != nil {
 				checkFragmentedWire(t, log.frames())
@@ -393,7 +393,7 @@ func TestPingsDuringLargeWrite(t *testing.T) {
 			for range pingers {
 				wg.Go(func() {
 					for range pingsEach {
-						if _, err := c.Ping(ctx); err != nil {
+						if err := ping(ctx, c); err != nil {
 							errs <- err
 							return
 						}
@@ -410,11 +410,11 @@ func TestPingsDuringLargeWrite(t *testing.T) {
 			for err := range errs {
 				t.Error(err)
 			}
-			if err := <-echoed; err != nil {
+			if err := recvWithin(t, echoed, "the echo of the 4 MiB message", bigTransferWait); err != nil {
 				t.Fatal(err)
 			}
 			closeClean(t, c)
-			checkCloseError(t, <-readerDone, conn.StatusNormalClosure, "")
+			checkCloseError(t, recv(t, readerDone, "the reader's end"), conn.StatusNormalClosure, "")
 		})
 	}
 }
@@ -452,7 +452,7 @@ func TestCloseCodes(t *testing.T) {
 			if err := c.Close(4001, "client says bye"); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			checkCloseError(t, (<-results).err, 4001, "client says bye")
+			checkCloseError(t, (recv(t, results, "the server's result")).err, 4001, "client says bye")
 		})
 		t.Run(m.name+"/server closes", func(t *testing.T) {
 			results := make(chan serverResult, 1)
@@ -463,7 +463,7 @@ func TestCloseCodes(t *testing.T) {
 			c := dial(t, ctx, ts.url, ts.dialOptions())
 			_, _, err := c.ReadMessage(ctx, nil)
 			checkCloseError(t, err, conn.StatusGoingAway, "server restarting")
-			if r := <-results; r.err != nil {
+			if r := recv(t, results, "the server's result"); r.err != nil {
 				t.Errorf("server Close: %v", r.err)
 			}
 			// The connection is over: later reads and writes fail.
@@ -515,7 +515,7 @@ func TestReadLimit(t *testing.T) {
 				t.Errorf("client read after an over-limit message: %v, want a CloseError with 1009", err)
 			}
 			var pe *frame.ProtocolError
-			if r := <-results; !errors.As(r.err, &pe) || pe.Code != conn.StatusMessageTooBig {
+			if r := recv(t, results, "the server's result"); !errors.As(r.err, &pe) || pe.Code != conn.StatusMessageTooBig {
 				t.Errorf("server read: %v, want a ProtocolError with 1009", r.err)
 			}
 		})
@@ -555,7 +555,7 @@ func TestSubprotocols(t *testing.T) {
 			if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != tt.want {
 				t.Errorf("response Sec-WebSocket-Protocol %q, want %q", got, tt.want)
 			}
-			if r := <-results; string(r.p) != tt.want {
+			if r := recv(t, results, "the server's result"); string(r.p) != tt.want {
 				t.Errorf("server Subprotocol() = %q, want %q", r.p, tt.want)
 			}
 		})

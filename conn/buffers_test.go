@@ -76,7 +76,7 @@ func TestQuietConnHoldsNoBuffers(t *testing.T) {
 					}
 					buf = p
 				}
-				if err := <-done; err != nil {
+				if err := recv(t, done, "writes"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -105,7 +105,12 @@ func TestQuietConnHoldsNoBuffers(t *testing.T) {
 			// client's reader takes the pong to Ping; both reads then
 			// wait until their deadline.
 			pinged := make(chan error, 1)
-			go func() { _, err := cli.Ping(ctx); pinged <- err }()
+			go func() {
+				pctx, cancel := context.WithTimeout(ctx, waitLimit)
+				defer cancel()
+				_, err := cli.Ping(pctx)
+				pinged <- err
+			}()
 			cliRead := make(chan struct{})
 			go func() {
 				cli.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
@@ -116,8 +121,8 @@ func TestQuietConnHoldsNoBuffers(t *testing.T) {
 			if _, _, err := srv.ReadMessage(ctx, nil); !isTimeout(err) {
 				t.Fatalf("server read after a ping: %v, want a timeout", err)
 			}
-			<-cliRead
-			if err := <-pinged; err != nil {
+			recv(t, cliRead, "client read with a deadline")
+			if err := recv(t, pinged, "Ping"); err != nil {
 				t.Fatalf("Ping: %v", err)
 			}
 			srv.SetReadDeadline(time.Time{})

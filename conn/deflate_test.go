@@ -109,7 +109,7 @@ func TestDeflateReceive(t *testing.T) {
 			t.Fatalf("got %v, want pong", h.Opcode)
 		}
 		p.send(p.frame(true, frame.OpContinuation, z[5:]))
-		if m := <-got; m != "Hello, compressed world" {
+		if m := recv(t, got, "got"); m != "Hello, compressed world" {
 			t.Fatalf("got %q", m)
 		}
 	})
@@ -137,7 +137,7 @@ func TestDeflateReceive(t *testing.T) {
 			}
 			p.nc.Close()
 			var pe *frame.ProtocolError
-			if err := <-errc; !errors.As(err, &pe) || pe.Code != StatusProtocolError {
+			if err := recv(t, errc, "errc"); !errors.As(err, &pe) || pe.Code != StatusProtocolError {
 				t.Fatalf("err = %v", err)
 			}
 		})

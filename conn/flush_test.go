@@ -153,7 +153,7 @@ func TestDeferredFlushAfterWireRelease(t *testing.T) {
 			got <- fmt.Sprintf("%v %s %v", h.Opcode, p, err)
 		}()
 		srv.unlockWriterAndWire()
-		if s, want := <-got, fmt.Sprintf("%v reply <nil>", frame.OpText); s != want {
+		if s, want := recv(t, got, "got"), fmt.Sprintf("%v reply <nil>", frame.OpText); s != want {
 			t.Fatalf("peer read %q, want %q", s, want)
 		}
 		if d := time.Since(start); d != 0 {

@@ -297,7 +297,7 @@ func TestReleaseCompressionAfterConcurrentWriters(t *testing.T) {
 			}
 			wg.Wait()
 			close(errs)
-			if err := <-errs; err != nil {
+			if err := recv(t, errs, "errs"); err != nil {
 				done <- err
 				return
 			}
@@ -333,7 +333,7 @@ func TestReleaseCompressionAfterConcurrentWriters(t *testing.T) {
 		}
 		sent[string(p)]--
 	}
-	if err := <-done; err != nil {
+	if err := recv(t, done, "done"); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d releases among %d messages", ext.releases.Load(), rounds*writers*perRound)

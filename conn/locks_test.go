@@ -147,7 +147,7 @@ func TestWriteLocksWakeWaiter(t *testing.T) {
 				time.Sleep(time.Millisecond)
 			}
 			w.unlock(tc.released)
-			if !<-got {
+			if !recv(t, got, "got") {
 				t.Fatal("the waiter timed out instead of getting the lock")
 			}
 			w.unlock(tc.waitFor)

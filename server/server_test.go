@@ -103,7 +103,7 @@ func TestAcceptHandshakeErrors(t *testing.T) {
 					t.Errorf("header %s (-want +got):\n%s", k, diff)
 				}
 			}
-			err := <-accepted
+			err := recv(t, accepted, "the handler's Accept")
 			if tc.wantStatus == http.StatusSwitchingProtocols {
 				if err != nil {
 					t.Errorf("Accept: %v", err)
@@ -158,7 +158,7 @@ func TestUpgradeHandshakeErrors(t *testing.T) {
 					t.Errorf("header %s (-want +got):\n%s", k, diff)
 				}
 			}
-			err := <-accepted
+			err := recv(t, accepted, "the handler's Accept")
 			if tc.wantStatus == http.StatusSwitchingProtocols {
 				if err != nil {
 					t.Errorf("Upgrade: %v", err)
@@ -242,7 +242,7 @@ func TestUpgradeHeaderTooLarge(t *testing.T) {
 			if resp.StatusCode != tt.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
 			}
-			err := <-errc
+			err := recv(t, errc, "the handler's result")
 			var he *handshake.Error
 			if tt.want != http.StatusSwitchingProtocols && (!errors.As(err, &he) || he.Status != tt.want) {
 				t.Errorf("Upgrade: %v, want a %d *handshake.Error", err, tt.want)
@@ -417,7 +417,7 @@ func TestAcceptWrappedResponseWriter(t *testing.T) {
 			if resp.StatusCode != want {
 				t.Errorf("status %d, want %d", resp.StatusCode, want)
 			}
-			err := <-errc
+			err := recv(t, errc, "the handler's result")
 			if unwrap && err != nil {
 				t.Errorf("Accept: %v", err)
 			}
@@ -466,7 +466,7 @@ func TestAcceptClearsServerTimeouts(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // longer than both server timeouts
 	nc.Write(clientFrame(frame.OpBinary, []byte("late")))
-	if err := <-got; err != nil {
+	if err := recv(t, got, "the server's read"); err != nil {
 		t.Errorf("server read after the HTTP timeouts: %v", err)
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/rfc6455/ws/deflate"
 )
 
 // permessage-deflate (RFC 7692) on the suite's side of the connection, with
@@ -231,11 +229,13 @@ type pmDeflate struct {
 	DeflateParams
 
 	enc    *flate.Writer
-	small  *deflate.Compressor // windows below 15 bits
+	small  *smallWindowCompressor // windows below 15 bits
 	encBuf bytes.Buffer
 
-	dec  io.ReadCloser
-	hist []byte // last 32 KiB of decompressed output, for context takeover
+	dec      io.ReadCloser
+	hist     []byte // the last 32 to 64 KiB of decompressed output, for context takeover
+	wscratch windowScratch
+	lastSize int // of the last message inflated
 }
 
 func newDeflate(p DeflateParams) *pmDeflate {
@@ -269,23 +269,20 @@ var syncTail = []byte{0, 0, 0xff, 0xff}
 // compress returns the compressed payload of one message: a DEFLATE stream
 // ended by a sync flush with its 4-byte tail removed (RFC 7692 §7.2.1).
 //
-// At window 15 the suite compresses with compress/flate, an implementation
-// independent of the library under test, keeping the history across
-// messages unless context takeover is off. compress/flate cannot limit its
-// window, so when the testee asks for a smaller one the suite uses the
-// project's deflate package, whose encoder honours windows of 8 to 15 bits.
+// At window 15 the suite compresses with compress/flate, keeping the
+// history across messages unless context takeover is off. compress/flate
+// cannot limit its window, so when the testee asks for a smaller one the
+// suite uses its own small encoder (lz77.go). Neither is the library
+// under test.
 func (d *pmDeflate) compress(msg []byte) []byte {
 	bits, noContext := d.own()
-	d.encBuf.Reset()
 	if bits < 15 {
 		if d.small == nil {
-			d.small = deflate.NewCompressor(bits, deflate.BestSpeed, !noContext)
+			d.small = newSmallWindowCompressor(bits, !noContext)
 		}
-		d.small.Reset(&d.encBuf)
-		d.small.Write(msg)
-		d.small.Close()
-		return bytes.Clone(d.encBuf.Bytes())
+		return d.small.compress(msg)
 	}
+	d.encBuf.Reset()
 	if d.enc == nil {
 		d.enc, _ = flate.NewWriter(&d.encBuf, compressionLevel)
 	} else if noContext {
@@ -311,14 +308,18 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 	if noContext {
 		d.hist = d.hist[:0]
 	}
+	const window = 1 << 15
+	dict := d.hist[max(0, len(d.hist)-window):]
 	src := io.MultiReader(bytes.NewReader(payload), bytes.NewReader(finalEmpty))
 	if d.dec == nil {
-		d.dec = flate.NewReaderDict(src, d.hist)
-	} else if err := d.dec.(flate.Resetter).Reset(src, d.hist); err != nil {
+		d.dec = flate.NewReaderDict(src, dict)
+	} else if err := d.dec.(flate.Resetter).Reset(src, dict); err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	n, err := io.Copy(&out, io.LimitReader(d.dec, limit+1))
+	// The messages of a case have much the same size: start with room
+	// for the last one.
+	out := bytes.NewBuffer(make([]byte, 0, d.lastSize+512))
+	n, err := io.Copy(out, io.LimitReader(d.dec, limit+1))
 	if err != nil {
 		return nil, err
 	}
@@ -326,10 +327,20 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 		return nil, errDecompressLimit
 	}
 	b := out.Bytes()
-	const window = 1 << 15
+	d.lastSize = min(len(b), 1<<20)
+	// compress/flate allows matches 32 KiB back, and as far back as the
+	// history and the output so far reach; where that is beyond the
+	// smaller window the testee was given, check its matches.
+	if bits, _ := d.peer(); bits < 15 && len(dict)+len(b) > 1<<bits {
+		if err := checkWindow(payload, finalEmpty, 1<<bits, &d.wscratch); err != nil {
+			return nil, err
+		}
+	}
 	if !noContext {
+		// Keep up to two windows, so that the last window is moved to the
+		// front once per window's worth of messages, not after each.
 		d.hist = append(d.hist, b...)
-		if len(d.hist) > window {
+		if len(d.hist) > 2*window {
 			d.hist = append(d.hist[:0], d.hist[len(d.hist)-window:]...)
 		}
 	}

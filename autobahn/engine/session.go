@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/rfc6455/ws/frame"
 )
 
 // State is the WebSocket state of the suite's side of a connection.
@@ -150,7 +148,7 @@ type Session struct {
 	msgTotal      uint64
 	ctrlData      []byte
 	validating    bool
-	utf8          frame.UTF8Validator
+	utf8          utf8Stream
 	compressedMsg bool
 	compressedBuf []byte
 
@@ -164,7 +162,7 @@ type Session struct {
 	sendPos   uint64
 	sendKey   [4]byte
 	sendMask  bool
-	sendMPos  int
+	sendMPos  uint64
 
 	// handshake
 	httpRequest  string
@@ -553,7 +551,7 @@ func (s *Session) onCloseFrame(code *int, reason []byte) bool {
 	if reason == nil {
 		s.remoteCloseReason = nil
 	} else {
-		var v frame.UTF8Validator
+		var v utf8Stream
 		if !v.Write(reason) || !v.Complete() {
 			if s.invalidPayload("invalid close reason (non-UTF-8 payload)") {
 				return true
@@ -887,7 +885,7 @@ func (s *Session) processData() bool {
 	data := s.in[:n]
 	s.advance(int(n))
 	if f.unmask && n > 0 {
-		frame.Mask(f.key, int(f.pos&3), data)
+		maskBytes(f.key, f.pos, data)
 	}
 	f.pos += n
 	if !s.onFrameData(data) {
@@ -1146,22 +1144,17 @@ func (s *Session) SendFrame(f Frame) {
 			copy(pl[i:], f.Payload)
 		}
 	}
-	h := frame.Header{
-		Fin:    f.Fin,
-		RSV:    byte(f.RSV%8) << 4,
-		Opcode: frame.Opcode(f.Opcode % 16),
-		Length: int64(len(pl)),
+	var key [4]byte
+	masked := s.maskOutgoing()
+	if masked {
+		key = newMaskKey()
 	}
-	wire := make([]byte, 0, frame.MaxHeaderSize+len(pl))
-	if s.maskOutgoing() {
-		h.Masked = true
-		h.Key = newMaskKey()
-	}
-	wire = frame.AppendHeader(wire, h)
+	wire := make([]byte, 0, maxFrameHeader+len(pl))
+	wire = appendFrameHeader(wire, f.Fin, byte(f.RSV%8), byte(f.Opcode%16), masked, key, uint64(len(pl)))
 	start := len(wire)
 	wire = append(wire, pl...)
-	if h.Masked && len(pl) > 0 && s.opts.ApplyMask {
-		frame.Mask(h.Key, 0, wire[start:])
+	if masked && len(pl) > 0 && s.opts.ApplyMask {
+		maskBytes(key, 0, wire[start:])
 	}
 	if f.Opcode <= 2 {
 		s.traffic.OutgoingWebSocketFrames++
@@ -1170,8 +1163,8 @@ func (s *Session) SendFrame(f Frame) {
 	if s.createWirelog {
 		e := WireEntry{Kind: LogTxFrame, Len: len(f.Payload), Data: asciiLogData(f.Payload, wireLogDataSize),
 			Opcode: f.Opcode, Fin: f.Fin, RSV: f.RSV, Repeat: f.RepeatTo, Chop: f.Chop, Sync: f.Sync}
-		if h.Masked {
-			e.Mask = hexKey(h.Key[:])
+		if masked {
+			e.Mask = hexKey(key[:])
 		}
 		s.log(e)
 	}
@@ -1314,18 +1307,16 @@ func (s *Session) BeginMessageFrame(length int) {
 	s.sendPos = 0
 	s.sendMPos = 0
 	s.traffic.OutgoingWebSocketFrames++
-	h := frame.Header{Length: int64(length)}
+	var opcode byte
 	if s.sendState == sendMessageBegin {
-		h.Opcode = frame.Opcode(s.sendOp)
+		opcode = s.sendOp
 		s.sendState = sendInsideMessage
 	}
 	s.sendMask = s.maskOutgoing()
 	if s.sendMask {
-		h.Masked = true
 		s.sendKey = newMaskKey()
-		h.Key = s.sendKey
 	}
-	s.sendData(frame.AppendHeader(nil, h), false, 0)
+	s.sendData(appendFrameHeader(nil, false, 0, opcode, s.sendMask, s.sendKey, uint64(length)), false, 0)
 	s.sendState = sendInsideFrame
 }
 
@@ -1341,7 +1332,7 @@ func (s *Session) SendMessageFrameData(p []byte) {
 	s.traffic.OutgoingOctetsWebSocketLevel += int64(len(p))
 	out := append([]byte{}, p...)
 	if s.sendMask && s.opts.ApplyMask {
-		s.sendMPos = frame.Mask(s.sendKey, s.sendMPos, out)
+		s.sendMPos = maskBytes(s.sendKey, s.sendMPos, out)
 	}
 	s.sendPos += uint64(len(p))
 	s.sendData(out, false, 0)

@@ -106,6 +106,14 @@ var indexTmpl = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <h1>Autobahn WebSocket Testsuite Report</h1>
 <p class="block">Summary report generated on {{.Generated}} (UTC) by the Go port of Autobahn|Testsuite (github.com/rfc6455/ws/autobahn).
 Each cell links to the case's detail page; the narrow column is the close code the testee sent.</p>
+<h2>At a glance</h2>
+<table id="summary_counts" class="block"><tr><th>Agent</th><th>Cases</th>{{range .Verdicts}}<th class="{{.Class}}">{{.Name}}</th>{{end}}<th>Close: OK</th><th>Close: not OK</th></tr>
+{{range .Counts}}<tr><td>{{.Agent}}</td><td>{{.Cases}}</td>{{range .ByVerdict}}<td>{{.}}</td>{{end}}<td>{{.CloseOK}}</td><td>{{.CloseNotOK}}</td></tr>
+{{end}}</table>
+{{if .NotOK}}<table id="summary_not_ok" class="block"><tr><th>Agent</th><th>Case</th><th>Behavior</th><th>Close</th><th>Reason</th></tr>
+{{range .NotOK}}<tr><td>{{.Agent}}</td><td><a href="{{.Link}}">{{.ID}}</a></td><td class="{{.Class}}">{{.Behavior}}</td><td class="{{.CloseClass}}">{{.BehaviorClose}}</td><td>{{.Reason}}</td></tr>
+{{end}}</table>{{else}}<p id="summary_not_ok" class="block">Every case is OK, with an OK closing behavior, for every agent.</p>{{end}}
+<h2>All cases</h2>
 {{.Legend}}
 <table id="agent_case_results">
 {{range .Rows}}{{if .Category}}<tr><td class="case_category">{{.Category}}</td>{{range $.Agents}}<td class="agent" colspan="2">{{.}}</td>{{end}}</tr>{{end}}
@@ -194,6 +202,7 @@ func WriteHTML(dir string, set *cases.Set, res Results) error {
 				Description: template.HTML(c.Description), Expectation: template.HTML(c.Expectation)})
 		}
 	}
+	counts, notOK := glance(agents, ids, res)
 	f, err := os.Create(filepath.Join(dir, "index.html"))
 	if err != nil {
 		return err
@@ -201,6 +210,7 @@ func WriteHTML(dir string, set *cases.Set, res Results) error {
 	err = indexTmpl.Execute(f, map[string]any{
 		"CSS": template.CSS(css), "Legend": template.HTML(legend), "Generated": time.Now().UTC().Format("2006-01-02 15:04:05"),
 		"Agents": agents, "Span": 2*len(agents) + 1, "Rows": rows, "Descs": descs,
+		"Verdicts": glanceVerdicts, "Counts": counts, "NotOK": notOK,
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -216,6 +226,76 @@ func WriteHTML(dir string, set *cases.Set, res Results) error {
 		}
 	}
 	return nil
+}
+
+// The summary at the top of index.html: verdict counts per agent, then
+// every case that is not OK (behavior or closing behavior) with the
+// reasons the case gave, each linked to its page.
+
+type glanceVerdict struct{ Name, Class string }
+
+var glanceVerdicts = func() []glanceVerdict {
+	var v []glanceVerdict
+	for _, b := range behaviors {
+		class, _ := behaviorClass(b)
+		v = append(v, glanceVerdict{b, class})
+	}
+	return v
+}()
+
+type agentCounts struct {
+	Agent               string
+	Cases               int
+	ByVerdict           []int // in the order of glanceVerdicts
+	CloseOK, CloseNotOK int
+}
+
+type notOKCase struct {
+	Agent, ID, Link           string
+	Behavior, BehaviorClose   string
+	Class, CloseClass, Reason string
+}
+
+func glance(agents, ids []string, res Results) ([]agentCounts, []notOKCase) {
+	var counts []agentCounts
+	var notOK []notOKCase
+	for _, a := range agents {
+		c := agentCounts{Agent: a, ByVerdict: make([]int, len(behaviors))}
+		for _, id := range ids {
+			r := res[a][id]
+			if r == nil {
+				continue
+			}
+			c.Cases++
+			for i, b := range behaviors {
+				if r.Behavior == b {
+					c.ByVerdict[i]++
+				}
+			}
+			if r.BehaviorClose == engine.OK {
+				c.CloseOK++
+			} else {
+				c.CloseNotOK++
+			}
+			if r.Behavior == engine.OK && r.BehaviorClose == engine.OK {
+				continue
+			}
+			n := notOKCase{Agent: a, ID: id, Link: CaseFile(a, id, "html"), Behavior: r.Behavior, BehaviorClose: r.BehaviorClose}
+			n.Class, _ = behaviorClass(r.Behavior)
+			n.CloseClass, _ = closeClass(r)
+			var reasons []string
+			if r.Behavior != engine.OK {
+				reasons = append(reasons, r.Result)
+			}
+			if r.BehaviorClose != engine.OK {
+				reasons = append(reasons, "Close: "+r.ResultClose)
+			}
+			n.Reason = strings.Join(reasons, " ")
+			notOK = append(notOK, n)
+		}
+		counts = append(counts, c)
+	}
+	return counts, notOK
 }
 
 type kv struct{ Key, Value, Desc string }

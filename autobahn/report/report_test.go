@@ -99,3 +99,50 @@ func TestCompare(t *testing.T) {
 		t.Errorf("results differ from the file made from them: %v", d)
 	}
 }
+
+// index.html opens with the counts per verdict per agent and the cases
+// that are not OK with their reasons and links, before the full table.
+func TestIndexSummary(t *testing.T) {
+	dir := t.TempDir()
+	bad := result("b", "7.1.1", engine.Failed, engine.Unclean, 1002)
+	bad.Result, bad.ResultClose = "Got a pong for no ping.", "The peer did not close."
+	wrong := result("b", "6.4.1", engine.OK, engine.WrongCode, 1002)
+	wrong.ResultClose = "Close code 1002 not among 1007."
+	res := Results{
+		"a": {"1.1.1": result("a", "1.1.1", engine.OK, engine.OK, 1000), "7.1.1": result("a", "7.1.1", engine.OK, engine.OK, 1000)},
+		"b": {"1.1.1": result("b", "1.1.1", engine.OK, engine.OK, 1000), "6.4.1": wrong, "7.1.1": bad},
+	}
+	if err := WriteHTML(dir, cases.Default(), res); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	full := strings.Index(html, `id="agent_case_results"`)
+	order := []string{
+		`id="summary_counts"`,
+		// agent, cases, OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED, close OK, close not OK
+		"<tr><td>a</td><td>2</td><td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td><td>0</td></tr>",
+		"<tr><td>b</td><td>3</td><td>2</td><td>0</td><td>0</td><td>0</td><td>1</td><td>1</td><td>2</td></tr>",
+		`<a href="b_case_6_4_1.html">6.4.1</a>`,
+		"Close: Close code 1002 not among 1007.",
+		`<a href="b_case_7_1_1.html">7.1.1</a>`,
+		"Got a pong for no ping. Close: The peer did not close.",
+	}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(html[at:], want)
+		if i < 0 {
+			t.Fatalf("index.html lacks %q after byte %d", want, at)
+		}
+		at += i + len(want)
+	}
+	if full < at {
+		t.Errorf("the summary is not above the case table (table at %d, summary ends at %d)", full, at)
+	}
+	if strings.Contains(html[:full], `href="a_case_`) {
+		t.Error("an OK case of agent a is listed in the summary")
+	}
+}
