@@ -1,9 +1,9 @@
 package hostile
 
 import (
+	"encoding/binary"
 	"net"
 	"syscall"
-	"unsafe"
 )
 
 // peerClosed reports whether the server has closed or reset nc, without
@@ -11,22 +11,26 @@ import (
 // read. It asks the kernel for the socket's TCP state (TCP_INFO): anything
 // past ESTABLISHED means a FIN or an RST came in. known is false when the
 // state could not be read.
+//
+// The state is the first byte of struct tcp_info, so a 4-byte getsockopt
+// (syscall.GetsockoptInt, which every Linux architecture has, 386's
+// socketcall included) is enough: the kernel copies as much of the struct
+// as asked for. The int is read back as the bytes the kernel wrote.
 func peerClosed(nc *net.TCPConn) (closed, known bool) {
 	rc, err := nc.SyscallConn()
 	if err != nil {
 		return false, false
 	}
-	var info syscall.TCPInfo
-	var errno syscall.Errno
+	var v int
+	var gerr error
 	err = rc.Control(func(fd uintptr) {
-		size := uint32(unsafe.Sizeof(info))
-		// syscall has no getsockopt for a struct; TCP_INFO needs one.
-		_, _, errno = syscall.Syscall6(syscall.SYS_GETSOCKOPT, fd, syscall.SOL_TCP, syscall.TCP_INFO,
-			uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
+		v, gerr = syscall.GetsockoptInt(int(fd), syscall.SOL_TCP, syscall.TCP_INFO)
 	})
-	if err != nil || errno != 0 {
+	if err != nil || gerr != nil {
 		return false, false
 	}
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], uint32(v))
 	const tcpEstablished = 1 // include/net/tcp_states.h
-	return info.State != tcpEstablished, true
+	return b[0] != tcpEstablished, true
 }
