@@ -243,34 +243,90 @@ type Progress interface {
 }
 
 // LineProgress writes progress to W: on a terminal, one line rewritten in
-// place; otherwise a line every Every cases (default 50).
+// place with the cases done, the time elapsed and an estimate of the time
+// left; otherwise a plain line at least every Interval (default 5 s) while
+// cases run, even when none finishes (a section 9 case can take minutes),
+// and one when the last case is done. The clock starts at the first case
+// reported.
 type LineProgress struct {
 	W        io.Writer
 	Terminal bool
-	Every    int
+	Interval time.Duration
 
-	mu sync.Mutex
+	mu          sync.Mutex
+	start, last time.Time // first report; last line written
+	done, total int
+	id, testee  string
+	ticker      *time.Ticker
+	stop        chan struct{}
 }
 
 // Progress reports that done of total cases have finished, id last.
 func (p *LineProgress) Progress(done, total int, id, testee string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := time.Now()
+	if p.start.IsZero() {
+		p.start = now
+		p.stop = make(chan struct{})
+		p.ticker = time.NewTicker(p.interval())
+		go p.heartbeat(p.ticker, p.stop)
+	}
+	p.done, p.total, p.id, p.testee = done, total, id, testee
+	if p.Terminal || done == total || now.Sub(p.last) >= p.interval() {
+		p.writeLocked(now)
+	}
+}
+
+func (p *LineProgress) interval() time.Duration {
+	if p.Interval > 0 {
+		return p.Interval
+	}
+	return 5 * time.Second
+}
+
+// heartbeat writes the current line when nothing has been written for an
+// interval, so that a long case never leaves the output silent.
+func (p *LineProgress) heartbeat(t *time.Ticker, stop chan struct{}) {
+	for {
+		select {
+		case now := <-t.C:
+			p.mu.Lock()
+			if now.Sub(p.last) >= p.interval() || p.Terminal {
+				p.writeLocked(now)
+			}
+			p.mu.Unlock()
+		case <-stop:
+			return
+		}
+	}
+}
+
+// writeLocked writes the progress line. The caller holds p.mu.
+func (p *LineProgress) writeLocked(now time.Time) {
+	p.last = now
+	elapsed := now.Sub(p.start)
+	left := "?"
+	if p.done > 0 {
+		left = (elapsed / time.Duration(p.done) * time.Duration(p.total-p.done)).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("[%d/%d] %s elapsed, ~%s left; last %s %s", p.done, p.total, elapsed.Round(time.Second), left, p.id, p.testee)
 	if p.Terminal {
-		fmt.Fprintf(p.W, "\r[%d/%d] %-10s %s\033[K", done, total, id, testee)
+		fmt.Fprintf(p.W, "\r%s\033[K", line)
 		return
 	}
-	every := p.Every
-	if every <= 0 {
-		every = 50
-	}
-	if done%every == 0 || done == total {
-		fmt.Fprintf(p.W, "[%d/%d] %s %s\n", done, total, id, testee)
-	}
+	fmt.Fprintln(p.W, line)
 }
 
 // Done ends the progress output.
 func (p *LineProgress) Done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ticker != nil {
+		p.ticker.Stop()
+		close(p.stop)
+		p.ticker, p.start = nil, time.Time{}
+	}
 	if p.Terminal {
 		fmt.Fprintln(p.W)
 	}

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -151,7 +152,7 @@ func fuzzingClient(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	if err := report.Write(spec.OutDir, set, snap); err != nil {
 		return 2, err
 	}
-	fmt.Printf("%s: reports in %s\n", time.Since(start).Round(time.Millisecond), spec.OutDir)
+	fmt.Printf("%s: report %s\n", time.Since(start).Round(time.Millisecond), filepath.Join(spec.OutDir, "index.html"))
 	status, err := verdict(snap, f.expected, f.update)
 	if err != nil {
 		return status, err

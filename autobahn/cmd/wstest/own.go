@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rfc6455/ws/autobahn"
@@ -88,7 +89,7 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	if err := report.Write(spec.OutDir, set, serverSnap); err != nil {
 		return 2, err
 	}
-	fmt.Printf("server side: %s, reports in %s\n", time.Since(start).Round(time.Millisecond), spec.OutDir)
+	fmt.Printf("server side: %s, report %s\n", time.Since(start).Round(time.Millisecond), filepath.Join(spec.OutDir, "index.html"))
 
 	// 2. Our testee client against the suite as server.
 	fln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -104,14 +105,14 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	defer srv.Close()
 	start = time.Now()
 	base := "ws://" + fln.Addr().String()
-	if err := runTesteeClient(ctx, base, ownClientAgent, ids, set, f.parallel, f.compress); err != nil {
+	if err := runTesteeClient(ctx, base, ownClientAgent, ids, set, f.parallel, f.compress, progress()); err != nil {
 		return 2, err
 	}
 	if err := srv.WriteReports(); err != nil {
 		return 2, err
 	}
 	clientSnap := srv.Results.Snapshot()
-	fmt.Printf("client side: %s, reports in %s\n", time.Since(start).Round(time.Millisecond), srv.OutDir)
+	fmt.Printf("client side: %s, report %s\n", time.Since(start).Round(time.Millisecond), filepath.Join(srv.OutDir, "index.html"))
 
 	s1, err := verdict(serverSnap, filepath.Join(expDir, "expected-server.json"), f.update)
 	if err != nil {
@@ -127,7 +128,13 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 // runTesteeClient runs every case with the project's client, like a
 // classic testee client would (one /runCase connection per case), several
 // at once; section 9 cases run one at a time.
-func runTesteeClient(ctx context.Context, base, agent string, ids []string, set *cases.Set, parallel int, compress bool) error {
+func runTesteeClient(ctx context.Context, base, agent string, ids []string, set *cases.Set, parallel int, compress bool, progress autobahn.Progress) error {
+	var done atomic.Int64
+	run := func(n int) {
+		ownEchoClient(ctx, base+"/runCase?case="+strconv.Itoa(n)+"&agent="+agent, compress)
+		progress.Progress(int(done.Add(1)), len(ids), ids[n-1], agent)
+	}
+	defer progress.Done()
 	var serial []int
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -136,7 +143,7 @@ func runTesteeClient(ctx context.Context, base, agent string, ids []string, set 
 		go func() {
 			defer wg.Done()
 			for n := range work {
-				ownEchoClient(ctx, base+"/runCase?case="+strconv.Itoa(n)+"&agent="+agent, compress)
+				run(n)
 			}
 		}()
 	}
@@ -150,7 +157,7 @@ func runTesteeClient(ctx context.Context, base, agent string, ids []string, set 
 	close(work)
 	wg.Wait()
 	for _, n := range serial {
-		ownEchoClient(ctx, base+"/runCase?case="+strconv.Itoa(n)+"&agent="+agent, compress)
+		run(n)
 	}
 	return ctx.Err()
 }
