@@ -370,7 +370,19 @@ func run(ctx context.Context, o *options) error {
 	}
 	res.elapsed = time.Since(res.started)
 	res.machine.loadEnd = loadAvg()
-	return res.write()
+	if err := res.write(); err != nil {
+		return err
+	}
+	// The last lines say where the results went: the report and its charts.
+	charts := o.chartDir
+	if !filepath.IsAbs(charts) {
+		charts = filepath.Join(filepath.Dir(o.out), charts)
+	}
+	log.Printf("done in %s: report %s, SVG charts in %s/", res.elapsed.Round(time.Second), o.out, charts)
+	if len(res.failures) > 0 {
+		log.Printf("%d runs failed: listed under \"Not measured\" in the report", len(res.failures))
+	}
+	return nil
 }
 
 // closedLoop runs the closed-loop scenarios with compression on or off
