@@ -123,7 +123,6 @@ func (c *Conn) nextHeader() (frame.Header, error) {
 // beforeNetRead runs before every read from the network: the reader is
 // about to wait, so writes deferred for batching go out now (flush.go).
 func (c *Conn) beforeNetRead() {
-	c.netReadStarts()
 	c.setMoreInput(false)
 	if c.flushPending.Load() {
 		c.flushDeferred(false)

@@ -86,9 +86,8 @@ const (
 	DefaultWriteTimeout = 30 * time.Second
 
 	// DefaultKeepAliveInterval and DefaultKeepAliveTimeout: a connection
-	// that has received nothing for 30 s is pinged, and one that still
-	// receives nothing 20 s later, while the application waits to read,
-	// is closed.
+	// is pinged every 30 s, and one that receives nothing in the 20 s
+	// after a ping, while the application waits to read, is closed.
 	DefaultKeepAliveInterval = 30 * time.Second
 	DefaultKeepAliveTimeout  = 20 * time.Second
 )
@@ -160,20 +159,22 @@ type Options struct {
 	WriteTimeout time.Duration
 
 	// KeepAliveInterval and KeepAliveTimeout release peers that have gone
-	// silent: dead, or stalled without closing TCP. Once the Conn has
-	// received nothing for KeepAliveInterval (default 30 s), it sends a
-	// ping; a peer that sends anything within KeepAliveTimeout after it
-	// (default 20 s, or the interval if shorter), a pong or any other
-	// frame, is alive. One that sends nothing while the application is
-	// waiting in a read is not: the Conn sends a best-effort close frame
-	// with 1011, closes the TCP connection, and reads and writes fail with
+	// silent: dead, or stalled without closing TCP. Every
+	// KeepAliveInterval (default 30 s) the Conn sends a ping; a peer that
+	// sends anything within KeepAliveTimeout after it (default 20 s, or
+	// the interval if shorter), a pong or any other frame, is alive. One
+	// that sends nothing while the application is waiting in a read is
+	// not: after a second look a quarter of the timeout later (at most a
+	// second), the Conn sends a best-effort close frame with 1011, closes
+	// the TCP connection, and reads and writes fail with
 	// ErrKeepAliveTimeout. A quiet but live peer answers the pings and
 	// stays connected for good. Input is seen only while the application
 	// reads, so a connection whose application is not reading when the
 	// timeout passes is given another timeout rather than closed (a
 	// stalled peer of an application that only writes is released by
-	// WriteTimeout instead). A negative KeepAliveInterval turns keepalive
-	// off. The write timeout and the keepalive hold one timer and about 350
+	// WriteTimeout instead). Between pings, reads do no bookkeeping for
+	// it beyond loading a flag. A negative KeepAliveInterval turns
+	// keepalive off. The write timeout and the keepalive hold one timer and about 350
 	// bytes per connection.
 	KeepAliveInterval time.Duration
 	KeepAliveTimeout  time.Duration

@@ -33,9 +33,9 @@
 //   - Options.WriteTimeout (30 s) fails a write that a peer which stopped
 //     reading leaves blocked, and closes the connection.
 //   - Options.KeepAliveInterval and KeepAliveTimeout (30 s, 20 s) ping a
-//     connection that has received nothing for the interval, and close one
-//     whose peer stays silent while the application waits to read: a dead
-//     or stalled peer is released within a minute, and a quiet, live one
+//     connection every interval, and close one whose peer stays silent
+//     after a ping while the application waits to read: a dead or stalled
+//     peer is released within a minute (51 s), and a quiet, live one
 //     (which answers pings) stays.
 //   - After failing a connection for what the peer sent (1002, 1007,
 //     1009), the Conn waits at most a second for the peer's close frame

@@ -25,7 +25,9 @@ type netSource struct{ c *Conn }
 func (s netSource) Read(p []byte) (int, error) {
 	s.c.beforeNetRead()
 	n, err := s.c.nc.Read(p)
-	s.c.netReadEnds()
+	if n > 0 {
+		s.c.heardFromPeer()
+	}
 	return n, err
 }
 

@@ -18,10 +18,10 @@ import (
 //   - The write timeout fails a write that cannot make progress: a peer
 //     that stops reading fills the socket's buffers, and the writer would
 //     otherwise wait forever, holding its goroutine and its message.
-//   - The keepalive pings a connection that has received nothing for an
-//     interval and closes it when nothing comes back while the
-//     application is waiting to read, so that a quiet but live peer stays
-//     connected and a dead one is released.
+//   - The keepalive pings a connection every interval and closes it when
+//     nothing comes back while the application is waiting to read, so
+//     that a quiet but live peer stays connected and a dead one is
+//     released.
 //
 // Both run on one timer per connection and a few words of state, not a
 // goroutine: an idle connection costs no stack for them, and a write reads
@@ -33,13 +33,13 @@ type liveness struct {
 	c            *Conn
 	writeTimeout time.Duration
 
-	// reads counts the reader's reads from the network: it is odd while a
-	// read is in progress and even between reads, and advances at the
-	// start and at the end of each. Only the reader stores it. The
-	// keepalive compares it with the value it saw when it sent its ping:
-	// unchanged and odd means that one read has been waiting since before
-	// the ping and nothing has arrived.
-	reads atomic.Uint32
+	// While a keepalive ping is unanswered (awaiting), the reader counts
+	// in heard every read from the network that returns bytes and every
+	// control frame it handles: any of them after the ping proves the
+	// peer alive. Otherwise it only loads awaiting, so that reads cost no
+	// atomic store on the hot path.
+	awaiting atomic.Bool
+	heard    atomic.Uint32
 
 	// stale says that the rolling write deadline is unset or less than
 	// half a WriteTimeout ahead: the next write moves it. Writers load it
@@ -51,8 +51,8 @@ type liveness struct {
 	staleAt  time.Time // when the rolling deadline goes stale; zero: not pending
 	keepAt   time.Time // when the keepalive looks next; zero: keepalive off
 	rollWall int64     // the rolling write deadline, unix nanoseconds; 0: none
-	awaiting bool      // a keepalive ping is unanswered
-	seen     uint32    // reads when the keepalive last looked
+	seen     uint32    // heard when the ping went out
+	suspect  bool      // silent through the timeout while a read waited: one short look more
 	stopped  bool
 }
 
@@ -77,19 +77,12 @@ func (c *Conn) startLiveness() {
 	}
 }
 
-// netReadStarts and netReadEnds bracket each read of the reader from the
-// network.
-func (c *Conn) netReadStarts() {
-	if l := c.live; l != nil {
-		l.reads.Store(l.reads.Load() | 1)
-	}
-}
-
-func (c *Conn) netReadEnds() {
-	if l := c.live; l != nil {
-		if n := l.reads.Load(); n&1 != 0 {
-			l.reads.Store(n + 1)
-		}
+// heardFromPeer tells the keepalive, while it waits for an answer to its
+// ping, that the reader got input: bytes from the network or a control
+// frame. Only the reader calls it.
+func (c *Conn) heardFromPeer() {
+	if l := c.live; l != nil && l.awaiting.Load() {
+		l.heard.Store(l.heard.Load() + 1)
 	}
 }
 
@@ -184,34 +177,42 @@ func (l *liveness) fire() {
 }
 
 // keepAlive takes the keepalive's step and schedules the next. Without a
-// ping outstanding, it asks for one if no read from the network has ended
-// since it last looked. With one outstanding, it decides: a read that
-// ended since the ping means the peer is alive; one read that has waited
-// since before the ping, with nothing arriving, means it is not
-// (dead); otherwise the application is not reading (or only began after
-// the ping), so nothing can be known yet, and it looks again after
-// another timeout. The caller holds l.mu.
+// ping outstanding, it asks for one. With one outstanding, it decides:
+// input heard since the ping means the peer is alive; silence while the
+// application is not reading says nothing (the input would not have been
+// read), so it looks again after another timeout; silence while a read
+// waits means the peer is gone, once a short second look (a quarter of
+// the timeout, at most a second) confirms that the read is still waiting
+// and still hears nothing, since a read that began a moment ago may be
+// about to read the answer. The caller holds l.mu.
 func (l *liveness) keepAlive(now time.Time) (ping, dead bool) {
-	o := &l.c.opts
-	reads := l.reads.Load()
-	ended := reads>>1 != l.seen>>1 // reads advance by 2 per read; the low bit is "in progress"
+	c := l.c
+	o := &c.opts
+	heard := l.heard.Load()
 	switch {
-	case ended:
-		// Input arrived since the last look: the peer is alive.
-		l.awaiting = false
+	case !l.awaiting.Load():
+		l.seen = heard
+		l.awaiting.Store(true)
+		l.keepAt = now.Add(o.KeepAliveTimeout)
+		return true, false
+	case heard != l.seen:
+		l.awaiting.Store(false)
+		l.suspect = false
 		l.keepAt = now.Add(o.KeepAliveInterval)
-	case !l.awaiting:
-		l.awaiting = true
+	case !c.readLock.held.Load():
+		l.suspect = false
 		l.keepAt = now.Add(o.KeepAliveTimeout)
-		ping = true
-	case reads&1 == 0 || reads != l.seen:
-		l.keepAt = now.Add(o.KeepAliveTimeout)
+	case !l.suspect:
+		l.suspect = true
+		l.keepAt = now.Add(keepAliveGrace(o.KeepAliveTimeout))
 	default:
 		return false, true
 	}
-	l.seen = reads
-	return ping, false
+	return false, false
 }
+
+// keepAliveGrace is the second look's delay after a timeout of d.
+func keepAliveGrace(d time.Duration) time.Duration { return min(d/4, time.Second) }
 
 // expire sends a best-effort close frame with 1011 and closes TCP.
 func (l *liveness) expire() {

@@ -65,7 +65,9 @@ func (c *Conn) awaitInput() error {
 	c.fr.Detach() // the buffer is *c.rbuf, which rawRead gives back if it waits
 	c.raw.n, c.raw.err = 0, nil
 	err := c.raw.rc.Read(c.raw.fn)
-	c.netReadEnds()
+	if c.raw.n > 0 {
+		c.heardFromPeer()
+	}
 	if c.raw.n > 0 {
 		return c.fr.Attach((*c.rbuf)[:cap(*c.rbuf)], c.raw.n)
 	}

@@ -453,6 +453,7 @@ func (c *Conn) handleControl() error {
 		}
 	}
 	c.ctrl.active = false
+	c.heardFromPeer()
 	switch h.Opcode {
 	case frame.OpPing:
 		if c.opts.OnPing != nil {
