@@ -85,6 +85,8 @@ type Request struct {
 //
 //   - the method is GET, else 405 with "Allow: GET";
 //   - the protocol is HTTP/1.1 or later, else 400;
+//   - no body is announced (r.ContentLength 0, no r.TransferEncoding),
+//     else 400 with "Connection: close";
 //   - a Host is present, else 400;
 //   - Upgrade holds the token "websocket" and Connection the token
 //     "Upgrade" (ASCII case-insensitive, in comma lists, possibly in
@@ -107,6 +109,9 @@ func ParseRequest(r *http.Request) (*Request, error) {
 		return nil, err
 	}
 	if err := checkProto(r); err != nil {
+		return nil, err
+	}
+	if err := checkNoBody(r); err != nil {
 		return nil, err
 	}
 	if r.Host == "" {
@@ -162,6 +167,33 @@ func checkProto(r *http.Request) error {
 		return nil
 	}
 	return badRequest("a WebSocket handshake needs HTTP/1.1 or later")
+}
+
+// checkNoBody refuses a request that announces a body: a Content-Length
+// other than 0 or any Transfer-Encoding (RFC 7230 §3.3.3), as net/http
+// reports them in r.ContentLength and r.TransferEncoding (ReadRequest
+// refuses such a request before ParseRequest sees it). The bytes after an
+// upgrade request's header are the client's first WebSocket frames, so a
+// body would be read as frames: a client, or a proxy that framed the
+// request differently, could smuggle frames past whatever inspected the
+// HTTP request. The answer asks net/http to close the connection
+// (Connection: close) instead of reading the body and waiting for another
+// request on it.
+func checkNoBody(r *http.Request) error {
+	var field string
+	switch {
+	case len(r.TransferEncoding) > 0:
+		field = "Transfer-Encoding"
+	case r.ContentLength != 0:
+		field = "Content-Length"
+	default:
+		return nil
+	}
+	return &Error{
+		Status:  http.StatusBadRequest,
+		Message: "a WebSocket handshake has no body (" + field + ")",
+		Header:  http.Header{"Connection": {"close"}},
+	}
 }
 
 // checkUpgradeHeaders: RFC 6455 §4.2.1 items 3 and 4.

@@ -482,3 +482,36 @@ func BenchmarkAppendResponse(b *testing.B) {
 	}
 	b.SetBytes(int64(len(dst)))
 }
+
+// A request that announces a body is refused, and its answer closes the
+// connection: what net/http lets through (the raw path's ReadRequest
+// refuses it earlier), since the bytes after the header are frames.
+func TestParseRequestRefusesBody(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		contentLength int64
+		te            []string
+		want          int // 0: accepted
+	}{
+		{"no body", 0, nil, 0},
+		{"Content-Length: 14", 14, nil, http.StatusBadRequest},
+		{"length unknown", -1, nil, http.StatusBadRequest},
+		{"chunked", -1, []string{"chunked"}, http.StatusBadRequest},
+		{"identity transfer coding", 0, []string{"identity"}, http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rfcRequest()
+			r.ContentLength, r.TransferEncoding = tt.contentLength, tt.te
+			_, err := ParseRequest(r)
+			var he *Error
+			switch {
+			case tt.want == 0 && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != 0 && (!errors.As(err, &he) || he.Status != tt.want):
+				t.Errorf("got %v, want a %d", err, tt.want)
+			case tt.want == http.StatusBadRequest && he.Header.Get("Connection") != "close":
+				t.Errorf("the answer does not close the connection: %v", he.Header)
+			}
+		})
+	}
+}

@@ -182,7 +182,7 @@ type agreement struct {
 // the extensions. Every error is a *handshake.Error that says how to
 // answer.
 func (o *AcceptOptions) negotiate(r *http.Request) (agreement, *handshake.Error) {
-	if he := checkFraming(r); he != nil {
+	if he := checkHTTP1(r); he != nil {
 		return agreement{}, he
 	}
 	req, err := handshake.ParseRequest(r)
@@ -217,35 +217,16 @@ func (o *AcceptOptions) negotiate(r *http.Request) (agreement, *handshake.Error)
 	return a, nil
 }
 
-// checkFraming refuses what net/http accepts but the raw path's
-// handshake.ReadRequest does not: a request that announces a body
-// (Content-Length other than 0, or any Transfer-Encoding, RFC 7230
-// §3.3.3), and a request that is not HTTP/1.x. The bytes after an upgrade
-// request's header are the client's first WebSocket frames, so a body
-// would be read as frames: a client, or a proxy that framed the request
-// differently, could smuggle frames past whatever inspected the HTTP
-// request (with "Content-Length: 14" the 14 bytes of body were read as a
-// masked text frame and echoed). The answer asks net/http to close the
-// connection (Connection: close) instead of reading the body and waiting
-// for another request on it.
-func checkFraming(r *http.Request) *handshake.Error {
+// checkHTTP1 refuses a request that is not HTTP/1.x, which net/http lets
+// through to Accept (an HTTP/2 or HTTP/3 request) and the raw path's
+// handshake.ReadRequest never produces: its connection cannot be taken
+// over. (handshake.ParseRequest refuses a request with a body, the other
+// thing net/http accepts and the raw path does not.)
+func checkHTTP1(r *http.Request) *handshake.Error {
 	if r.ProtoMajor != 1 {
 		return &handshake.Error{Status: http.StatusHTTPVersionNotSupported, Message: "a WebSocket handshake needs HTTP/1.1"}
 	}
-	var field string
-	switch {
-	case len(r.TransferEncoding) > 0:
-		field = "Transfer-Encoding"
-	case r.ContentLength != 0:
-		field = "Content-Length"
-	default:
-		return nil
-	}
-	return &handshake.Error{
-		Status:  http.StatusBadRequest,
-		Message: "a WebSocket handshake has no body (" + field + ")",
-		Header:  http.Header{"Connection": {"close"}},
-	}
+	return nil
 }
 
 // shuttingDown is the answer to a request that arrives once
