@@ -14,6 +14,7 @@ import (
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/internal/echo"
+	"github.com/rfc6455/ws/internal/testwait"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -109,7 +110,7 @@ func TestCompressionBomb(t *testing.T) {
 	opts.Compression = &deflate.ClientOptions{}
 	c := dial(t, ctx, ts.url, opts)
 	go c.WriteMessage(ctx, conn.Binary, make([]byte, 64<<20)) // 64 MiB of zeros, ~64 KiB on the wire
-	err := recvWithin(t, srvErr, "the server's read of the 64 MiB message", bigTransferWait)
+	err := testwait.RecvWithin(t, srvErr, "the server's read of the 64 MiB message", bigTransferWait)
 	if err == nil || !strings.Contains(err.Error(), "limit") {
 		t.Fatalf("server read: %v, want read limit error", err)
 	}

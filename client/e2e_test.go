@@ -25,6 +25,7 @@ import (
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/frame"
 	"github.com/rfc6455/ws/internal/echo"
+	"github.com/rfc6455/ws/internal/testwait"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -184,7 +185,7 @@ func TestEchoRawListener(t *testing.T) {
 	}
 	closeClean(t, c)
 	stop()
-	if err := recv(t, done, "Serve's return"); !errors.Is(err, context.Canceled) {
+	if err := testwait.Recv(t, done, "Serve's return"); !errors.Is(err, context.Canceled) {
 		t.Errorf("Serve returned %v, want context.Canceled", err)
 	}
 }
@@ -301,7 +302,7 @@ func TestFragmentedWithPings(t *testing.T) {
 			if err := w.Close(); err != nil {
 				t.Fatal(err)
 			}
-			r := recv(t, echoed, "the echo")
+			r := testwait.Recv(t, echoed, "the echo")
 			if r.err != nil || r.typ != conn.Text || !bytes.Equal(r.p, msg) {
 				t.Fatalf("echo: %v message of %d bytes, err %v", r.typ, len(r.p), r.err)
 			}
@@ -410,11 +411,11 @@ func TestPingsDuringLargeWrite(t *testing.T) {
 			for err := range errs {
 				t.Error(err)
 			}
-			if err := recvWithin(t, echoed, "the echo of the 4 MiB message", bigTransferWait); err != nil {
+			if err := testwait.RecvWithin(t, echoed, "the echo of the 4 MiB message", bigTransferWait); err != nil {
 				t.Fatal(err)
 			}
 			closeClean(t, c)
-			checkCloseError(t, recv(t, readerDone, "the reader's end"), conn.StatusNormalClosure, "")
+			checkCloseError(t, testwait.Recv(t, readerDone, "the reader's end"), conn.StatusNormalClosure, "")
 		})
 	}
 }
@@ -452,7 +453,7 @@ func TestCloseCodes(t *testing.T) {
 			if err := c.Close(4001, "client says bye"); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			checkCloseError(t, (recv(t, results, "the server's result")).err, 4001, "client says bye")
+			checkCloseError(t, (testwait.Recv(t, results, "the server's result")).err, 4001, "client says bye")
 		})
 		t.Run(m.name+"/server closes", func(t *testing.T) {
 			results := make(chan serverResult, 1)
@@ -463,7 +464,7 @@ func TestCloseCodes(t *testing.T) {
 			c := dial(t, ctx, ts.url, ts.dialOptions())
 			_, _, err := c.ReadMessage(ctx, nil)
 			checkCloseError(t, err, conn.StatusGoingAway, "server restarting")
-			if r := recv(t, results, "the server's result"); r.err != nil {
+			if r := testwait.Recv(t, results, "the server's result"); r.err != nil {
 				t.Errorf("server Close: %v", r.err)
 			}
 			// The connection is over: later reads and writes fail.
@@ -515,7 +516,7 @@ func TestReadLimit(t *testing.T) {
 				t.Errorf("client read after an over-limit message: %v, want a CloseError with 1009", err)
 			}
 			var pe *frame.ProtocolError
-			if r := recv(t, results, "the server's result"); !errors.As(r.err, &pe) || pe.Code != conn.StatusMessageTooBig {
+			if r := testwait.Recv(t, results, "the server's result"); !errors.As(r.err, &pe) || pe.Code != conn.StatusMessageTooBig {
 				t.Errorf("server read: %v, want a ProtocolError with 1009", r.err)
 			}
 		})
@@ -555,7 +556,7 @@ func TestSubprotocols(t *testing.T) {
 			if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != tt.want {
 				t.Errorf("response Sec-WebSocket-Protocol %q, want %q", got, tt.want)
 			}
-			if r := recv(t, results, "the server's result"); string(r.p) != tt.want {
+			if r := testwait.Recv(t, results, "the server's result"); string(r.p) != tt.want {
 				t.Errorf("server Subprotocol() = %q, want %q", r.p, tt.want)
 			}
 		})

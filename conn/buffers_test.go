@@ -3,6 +3,7 @@ package conn
 import (
 	"bytes"
 	"context"
+	"github.com/rfc6455/ws/internal/testwait"
 	"net"
 	"path/filepath"
 	"testing"
@@ -76,7 +77,7 @@ func TestQuietConnHoldsNoBuffers(t *testing.T) {
 					}
 					buf = p
 				}
-				if err := recv(t, done, "writes"); err != nil {
+				if err := testwait.Recv(t, done, "writes"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -106,7 +107,7 @@ func TestQuietConnHoldsNoBuffers(t *testing.T) {
 			// wait until their deadline.
 			pinged := make(chan error, 1)
 			go func() {
-				pctx, cancel := context.WithTimeout(ctx, waitLimit)
+				pctx, cancel := context.WithTimeout(ctx, testwait.Limit)
 				defer cancel()
 				_, err := cli.Ping(pctx)
 				pinged <- err
@@ -121,8 +122,8 @@ func TestQuietConnHoldsNoBuffers(t *testing.T) {
 			if _, _, err := srv.ReadMessage(ctx, nil); !isTimeout(err) {
 				t.Fatalf("server read after a ping: %v, want a timeout", err)
 			}
-			recv(t, cliRead, "client read with a deadline")
-			if err := recv(t, pinged, "Ping"); err != nil {
+			testwait.Recv(t, cliRead, "client read with a deadline")
+			if err := testwait.Recv(t, pinged, "Ping"); err != nil {
 				t.Fatalf("Ping: %v", err)
 			}
 			srv.SetReadDeadline(time.Time{})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/testwait"
 )
 
 // pipe returns the two ends of an in-memory connection.
@@ -49,7 +50,7 @@ func socketPair(t testing.TB, network, address string) (a, b net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a = recv(t, ch, "ch")
+	a = testwait.Recv(t, ch, "ch")
 	if a == nil {
 		t.FailNow()
 	}
@@ -292,7 +293,7 @@ func testProtocolViolation(t *testing.T, wire func(p *rawPeer) []byte, wantErr e
 	// wait for our close.
 	p.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	p.nc.Write(p.frame(true, frame.OpClose, frame.AppendClosePayload(nil, wantCode, "")))
-	err := recv(t, errc, "errc")
+	err := testwait.Recv(t, errc, "errc")
 	if !errors.Is(err, wantErr) {
 		t.Fatalf("err = %v, want %v", err, wantErr)
 	}
@@ -326,7 +327,7 @@ func TestBufferedControlFramesBeforeMessage(t *testing.T) {
 			t.Fatalf("read %q, %v; want %q", msg, err, want)
 		}
 	}
-	if got, want := recv(t, pong, "pong"), fmt.Sprintf("%v p1", frame.OpPong); got != want {
+	if got, want := testwait.Recv(t, pong, "pong"), fmt.Sprintf("%v p1", frame.OpPong); got != want {
 		t.Fatalf("peer got %q, want %q", got, want)
 	}
 	if n := pongs.Load(); n != 1 {
@@ -346,7 +347,7 @@ func TestClientRejectsMaskedFrame(t *testing.T) {
 		t.Errorf("close code %v", code)
 	}
 	p.nc.Close()
-	if err := recv(t, errc, "errc"); !errors.Is(err, frame.ErrMaskedFrame) {
+	if err := testwait.Recv(t, errc, "errc"); !errors.Is(err, frame.ErrMaskedFrame) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -400,7 +401,7 @@ func TestPingsBetweenFragmentsAreAnswered(t *testing.T) {
 		t.Fatalf("got %v %q", h.Opcode, b)
 	}
 	p.send(p.frame(true, frame.OpContinuation, []byte("o")))
-	r := recv(t, res, "res")
+	r := testwait.Recv(t, res, "res")
 	if r.err != nil || r.typ != Text || string(r.msg) != "Hello" {
 		t.Fatalf("got %v %q %v", r.typ, r.msg, r.err)
 	}
@@ -423,7 +424,7 @@ func TestCloseHandshake(t *testing.T) {
 				t.Fatalf("Close: %v", err)
 			}
 			var ce *CloseError
-			if err := recv(t, readErr, "readErr"); !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye now" {
+			if err := testwait.Recv(t, readErr, "readErr"); !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye now" {
 				t.Fatalf("peer read %v, want CloseError 4000 bye now", err)
 			}
 			if err := a.WriteMessage(context.Background(), Text, []byte("late")); err == nil {
@@ -458,7 +459,7 @@ func TestCloseWithActiveReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ce *CloseError
-	if err := recv(t, readErr, "readErr"); !errors.As(err, &ce) || ce.Code != StatusGoingAway {
+	if err := testwait.Recv(t, readErr, "readErr"); !errors.As(err, &ce) || ce.Code != StatusGoingAway {
 		t.Fatalf("reader got %v", err)
 	}
 }
@@ -502,11 +503,11 @@ func TestReadDuringClose(t *testing.T) {
 	go func() { _, _, err := c.ReadMessage(context.Background(), nil); read <- err }()
 	time.Sleep(10 * time.Millisecond) // let the read find the lock held; if it has not, it still must end as below
 	p.send(p.frame(true, frame.OpClose, frame.AppendClosePayload(nil, StatusGoingAway, "bye")))
-	if err := recv(t, closed, "closed"); err != nil {
+	if err := testwait.Recv(t, closed, "closed"); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
 	var ce *CloseError
-	if err := recv(t, read, "read"); !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != "bye" {
+	if err := testwait.Recv(t, read, "read"); !errors.As(err, &ce) || ce.Code != StatusGoingAway || ce.Reason != "bye" {
 		t.Fatalf("ReadMessage during Close: %v, want the peer's CloseError 1001 bye", err)
 	}
 }
@@ -546,14 +547,14 @@ func TestReadLoopRacingClose(t *testing.T) {
 			var ce *CloseError
 			if now {
 				srv.CloseNow()
-				if err := recv(t, loopErr, "loopErr"); !errors.Is(err, ErrClosed) {
+				if err := testwait.Recv(t, loopErr, "loopErr"); !errors.Is(err, ErrClosed) {
 					t.Fatalf("round %d: read loop ended with %v after CloseNow, want ErrClosed", i, err)
 				}
 			} else {
 				if err := srv.Close(StatusNormalClosure, ""); err != nil {
 					t.Fatalf("round %d: Close: %v", i, err)
 				}
-				if err := recv(t, loopErr, "loopErr"); !errors.As(err, &ce) || ce.Code != StatusNormalClosure {
+				if err := testwait.Recv(t, loopErr, "loopErr"); !errors.As(err, &ce) || ce.Code != StatusNormalClosure {
 					t.Fatalf("round %d: read loop ended with %v after Close, want the peer's CloseError 1000", i, err)
 				}
 			}
@@ -590,7 +591,7 @@ func TestEmptyCloseEchoed(t *testing.T) {
 		t.Fatalf("answer %v % x", h.Opcode, b)
 	}
 	var ce *CloseError
-	if err := recv(t, errc, "errc"); !errors.As(err, &ce) || ce.Code != StatusNoStatusReceived {
+	if err := testwait.Recv(t, errc, "errc"); !errors.As(err, &ce) || ce.Code != StatusNoStatusReceived {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -661,7 +662,7 @@ func TestConcurrentPingsDuringLargeWrite(t *testing.T) {
 		w.Close()
 	})
 	wg.Wait()
-	if msg := recv(t, got, "got"); !bytes.Equal(msg, want) {
+	if msg := testwait.Recv(t, got, "got"); !bytes.Equal(msg, want) {
 		t.Fatalf("message corrupted: %d bytes", len(msg))
 	}
 }
@@ -813,7 +814,7 @@ func TestMalformedCloseDropsTCPAtOnce(t *testing.T) {
 	if _, err := p.nc.Read(make([]byte, 1)); err != io.EOF {
 		t.Fatalf("after our close: %v, want the server to close TCP (EOF)", err)
 	}
-	if err := recv(t, done, "done"); !errors.Is(err, frame.ErrInvalidCloseCode) {
+	if err := testwait.Recv(t, done, "done"); !errors.Is(err, frame.ErrInvalidCloseCode) {
 		t.Fatalf("read error %v", err)
 	}
 }
@@ -827,7 +828,7 @@ func TestNoLimitHugeHeader(t *testing.T) {
 	p.send(frame.AppendHeader(nil, frame.Header{Fin: true, Opcode: frame.OpBinary, Masked: true, Length: 1 << 62}))
 	p.nc.Close()
 	var ce *CloseError
-	if err := recv(t, errc, "errc"); !errors.As(err, &ce) || ce.Code != StatusAbnormalClosure {
+	if err := testwait.Recv(t, errc, "errc"); !errors.As(err, &ce) || ce.Code != StatusAbnormalClosure {
 		t.Fatalf("err = %v, want 1006", err)
 	}
 }

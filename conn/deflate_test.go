@@ -12,6 +12,7 @@ import (
 
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/testwait"
 )
 
 func deflateSession() *deflate.Session {
@@ -109,7 +110,7 @@ func TestDeflateReceive(t *testing.T) {
 			t.Fatalf("got %v, want pong", h.Opcode)
 		}
 		p.send(p.frame(true, frame.OpContinuation, z[5:]))
-		if m := recv(t, got, "got"); m != "Hello, compressed world" {
+		if m := testwait.Recv(t, got, "got"); m != "Hello, compressed world" {
 			t.Fatalf("got %q", m)
 		}
 	})
@@ -137,7 +138,7 @@ func TestDeflateReceive(t *testing.T) {
 			}
 			p.nc.Close()
 			var pe *frame.ProtocolError
-			if err := recv(t, errc, "errc"); !errors.As(err, &pe) || pe.Code != StatusProtocolError {
+			if err := testwait.Recv(t, errc, "errc"); !errors.As(err, &pe) || pe.Code != StatusProtocolError {
 				t.Fatalf("err = %v", err)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/testwait"
 )
 
 // countingConn counts the Write calls that reach the network.
@@ -153,7 +154,7 @@ func TestDeferredFlushAfterWireRelease(t *testing.T) {
 			got <- fmt.Sprintf("%v %s %v", h.Opcode, p, err)
 		}()
 		srv.unlockWriterAndWire()
-		if s, want := recv(t, got, "got"), fmt.Sprintf("%v reply <nil>", frame.OpText); s != want {
+		if s, want := testwait.Recv(t, got, "got"), fmt.Sprintf("%v reply <nil>", frame.OpText); s != want {
 			t.Fatalf("peer read %q, want %q", s, want)
 		}
 		if d := time.Since(start); d != 0 {

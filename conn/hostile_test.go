@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/testwait"
 )
 
 // Tests of what a hostile or broken peer can make a Conn spend: memory,
@@ -34,19 +35,6 @@ func readAsync(c *Conn) <-chan readResult {
 		ch <- readResult{typ, msg, err}
 	}()
 	return ch
-}
-
-// await returns the result of readAsync, failing the test after a few
-// seconds of real time instead of hanging.
-func await(t *testing.T, ch <-chan readResult) readResult {
-	t.Helper()
-	select {
-	case r := <-ch:
-		return r
-	case <-time.After(10 * time.Second):
-		t.Fatal("ReadMessage did not return within 10 s")
-		return readResult{}
-	}
 }
 
 // writeUntilClosed writes b to nc, in pieces, until it is all written or
@@ -80,7 +68,7 @@ func TestTooManyFrames(t *testing.T) {
 		t.Errorf("close code %v, want 1009", code)
 	}
 	p.nc.Close()
-	if r := await(t, res); !errors.Is(r.err, ErrTooManyFrames) {
+	if r := testwait.RecvWithin(t, res, "ReadMessage", 10*time.Second); !errors.Is(r.err, ErrTooManyFrames) {
 		t.Fatalf("err = %v, want ErrTooManyFrames", r.err)
 	}
 	// Each empty masked continuation is 6 bytes; the Conn read at most a
@@ -125,7 +113,7 @@ func TestCompressedHugeDeclaredLength(t *testing.T) {
 		t.Errorf("close code %v, want 1009", code)
 	}
 	p.nc.Close()
-	if r := await(t, res); !errors.Is(r.err, ErrMessageTooBig) {
+	if r := testwait.RecvWithin(t, res, "ReadMessage", 10*time.Second); !errors.Is(r.err, ErrMessageTooBig) {
 		t.Fatalf("err = %v, want ErrMessageTooBig", r.err)
 	}
 }
@@ -150,7 +138,7 @@ func TestEmptyDeflateBlocksBounded(t *testing.T) {
 		t.Errorf("close code %v, want 1009", code)
 	}
 	p.nc.Close()
-	if r := await(t, res); !errors.Is(r.err, ErrMessageTooBig) {
+	if r := testwait.RecvWithin(t, res, "ReadMessage", 10*time.Second); !errors.Is(r.err, ErrMessageTooBig) {
 		t.Fatalf("err = %v, want ErrMessageTooBig", r.err)
 	}
 	if n, bound := <-sent, transformedLimit(limit)+8192; int64(n) > bound {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/testwait"
 )
 
 // passExtension is an Extension that sends messages as they are, with
@@ -297,7 +298,7 @@ func TestReleaseCompressionAfterConcurrentWriters(t *testing.T) {
 			}
 			wg.Wait()
 			close(errs)
-			if err := recv(t, errs, "errs"); err != nil {
+			if err := testwait.Recv(t, errs, "errs"); err != nil {
 				done <- err
 				return
 			}
@@ -333,7 +334,7 @@ func TestReleaseCompressionAfterConcurrentWriters(t *testing.T) {
 		}
 		sent[string(p)]--
 	}
-	if err := recv(t, done, "done"); err != nil {
+	if err := testwait.Recv(t, done, "done"); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d releases among %d messages", ext.releases.Load(), rounds*writers*perRound)

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"github.com/rfc6455/ws/internal/testwait"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -147,7 +148,7 @@ func TestWriteLocksWakeWaiter(t *testing.T) {
 				time.Sleep(time.Millisecond)
 			}
 			w.unlock(tc.released)
-			if !recv(t, got, "got") {
+			if !testwait.Recv(t, got, "got") {
 				t.Fatal("the waiter timed out instead of getting the lock")
 			}
 			w.unlock(tc.waitFor)

@@ -18,6 +18,7 @@ import (
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/frame"
 	"github.com/rfc6455/ws/handshake"
+	"github.com/rfc6455/ws/internal/testwait"
 	"github.com/rfc6455/ws/server"
 )
 
@@ -103,7 +104,7 @@ func TestAcceptHandshakeErrors(t *testing.T) {
 					t.Errorf("header %s (-want +got):\n%s", k, diff)
 				}
 			}
-			err := recv(t, accepted, "the handler's Accept")
+			err := testwait.Recv(t, accepted, "the handler's Accept")
 			if tc.wantStatus == http.StatusSwitchingProtocols {
 				if err != nil {
 					t.Errorf("Accept: %v", err)
@@ -158,7 +159,7 @@ func TestUpgradeHandshakeErrors(t *testing.T) {
 					t.Errorf("header %s (-want +got):\n%s", k, diff)
 				}
 			}
-			err := recv(t, accepted, "the handler's Accept")
+			err := testwait.Recv(t, accepted, "the handler's Accept")
 			if tc.wantStatus == http.StatusSwitchingProtocols {
 				if err != nil {
 					t.Errorf("Upgrade: %v", err)
@@ -242,7 +243,7 @@ func TestUpgradeHeaderTooLarge(t *testing.T) {
 			if resp.StatusCode != tt.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
 			}
-			err := recv(t, errc, "the handler's result")
+			err := testwait.Recv(t, errc, "the handler's result")
 			var he *handshake.Error
 			if tt.want != http.StatusSwitchingProtocols && (!errors.As(err, &he) || he.Status != tt.want) {
 				t.Errorf("Upgrade: %v, want a %d *handshake.Error", err, tt.want)
@@ -417,7 +418,7 @@ func TestAcceptWrappedResponseWriter(t *testing.T) {
 			if resp.StatusCode != want {
 				t.Errorf("status %d, want %d", resp.StatusCode, want)
 			}
-			err := recv(t, errc, "the handler's result")
+			err := testwait.Recv(t, errc, "the handler's result")
 			if unwrap && err != nil {
 				t.Errorf("Accept: %v", err)
 			}
@@ -466,7 +467,7 @@ func TestAcceptClearsServerTimeouts(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // longer than both server timeouts
 	nc.Write(clientFrame(frame.OpBinary, []byte("late")))
-	if err := recv(t, got, "the server's read"); err != nil {
+	if err := testwait.Recv(t, got, "the server's read"); err != nil {
 		t.Errorf("server read after the HTTP timeouts: %v", err)
 	}
 }
