@@ -172,7 +172,14 @@ func Dial(ctx context.Context, u string, opts *DialOptions) (*conn.Conn, *http.R
 		ctx, cancel = context.WithTimeout(ctx, o.HandshakeTimeout)
 		defer cancel()
 	}
-	c, resp, err := o.dial(ctx, u)
+	var c *conn.Conn
+	var resp *http.Response
+	var err error
+	if inBrowser {
+		c, resp, err = o.dialBrowser(ctx, u) // browser_js.go: js/wasm
+	} else {
+		c, resp, err = o.dial(ctx, u)
+	}
 	if err != nil {
 		err = contextError(ctx, err)
 	}

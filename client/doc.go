@@ -46,4 +46,34 @@
 // permessage-deflate (RFC 7692): an [ExtensionOffer] lists the offers and
 // turns the server's choice into the conn.Extension that implements it.
 // Without one nothing is offered.
+//
+// # In a browser (js/wasm)
+//
+// Built with GOOS=js GOARCH=wasm and run in a page, Dial opens the
+// browser's WebSocket (WHATWG WebSockets Standard) and returns the same
+// *conn.Conn as on any other platform, so message code is shared: its
+// reads, writes, streaming writers, read limit and close handshake work
+// as they do over TCP. The Conn runs over a net.Conn that turns the
+// browser's messages into frames and the Conn's frames back into
+// messages (browser_js.go); a message written in fragments is
+// reassembled and sent whole.
+//
+// The browser owns the wire, so what a page cannot ask for fails with an
+// *UnsupportedError, matching [ErrNotSupported], rather than being
+// ignored: DialOptions.Header, TLSConfig, Proxy, NetDialContext,
+// MaxHeaderBytes, Extensions and Compression (the browser negotiates
+// permessage-deflate itself), a keepalive or OnPing/OnPong in
+// DialOptions.Conn (keepalive is off: the browser answers the server's
+// pings and sends none of its own), and Conn.Ping, which leaves the
+// connection usable. Subprotocols are offered as usual. WebSocket.close
+// accepts only the codes 1000 and 3000-4999: a Conn closing with another
+// code (such as 1009 for a message over the read limit) closes without a
+// status, which the server reads as 1005. A failed Dial says only that
+// the browser could not connect: a page is not told the status of a
+// refused handshake. Input the application has not read yet is held up to
+// twice Options.ReadLimit plus 1 MiB (65 MiB by default), since the
+// browser cannot slow the server; past it the connection fails. Writes
+// wait while the browser holds more than 4 MiB unsent, up to the write
+// timeout. The returned *http.Response holds only what the browser
+// reports: status 101, and the selected subprotocol and extensions.
 package client

@@ -13,7 +13,14 @@ import (
 // trip time (RFC 6455 §5.5.2). Pongs are seen by the reading goroutine, so
 // another goroutine must be reading from the Conn. Ping may be called from
 // any goroutine.
+//
+// A net.Conn that cannot carry pings, such as package client's adapter
+// over a browser's WebSocket under js/wasm, makes Ping fail at once with
+// the error of its RefusePing method; the Conn stays usable.
 func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
+	if r, ok := c.nc.(interface{ RefusePing() error }); ok {
+		return 0, r.RefusePing()
+	}
 	id, done := c.pings.add()
 	defer c.pings.remove(id)
 	var p [8]byte
