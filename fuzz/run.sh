@@ -24,6 +24,13 @@
 #                 into each target's testdata/fuzz/<Target>/, to refresh the
 #                 checked-in seed corpora; files already there are kept
 #
+# Progress: before each target, a line with its number of the total; while
+# it runs, the time in it of -fuzztime, execs and corpus so far, the time
+# elapsed and an estimate of what is left, every second on a terminal
+# (one line rewritten) and every 4 s otherwise (FUZZ_PROGRESS=seconds to
+# change), so the output never goes quiet for more than 5 s. The last lines
+# are the verdict, where the logs are and where failing inputs went.
+#
 # A failing input is written by go test into <package>/testdata/fuzz/<Target>/,
 # where it becomes a regression test that every `go test` runs. The script
 # collects those paths, prints them at the end and exits 1 when there is any.
@@ -119,17 +126,102 @@ if [ "$promote" != 0 ]; then
 	exit 0
 fi
 
+# seconds DURATION: a go duration such as 4s, 1m, 1m30s or 1h in whole
+# seconds, or nothing for another form (-fuzztime 1000x counts runs).
+seconds() {
+	local d=$1 total=0 n
+	[[ $d =~ ^([0-9]+h)?([0-9]+m)?([0-9]+s)?$ ]] && [ -n "$d" ] || return 0
+	for n in "${BASH_REMATCH[1]%h}:3600" "${BASH_REMATCH[2]%m}:60" "${BASH_REMATCH[3]%s}:1"; do
+		[ -n "${n%%:*}" ] && total=$(( total + ${n%%:*} * ${n#*:} ))
+	done
+	echo "$total"
+}
+
+# clock SECONDS: 75 -> 1m15s.
+clock() {
+	local s=$1
+	if [ "$s" -ge 60 ]; then echo "$((s / 60))m$((s % 60))s"; else echo "${s}s"; fi
+}
+
+# now: the time in seconds, without a process where bash has EPOCHSECONDS
+# (5.0 and later): on a machine busy fuzzing, every fork is slow.
+now() {
+	if [ -n "${EPOCHSECONDS:-}" ]; then echo "$EPOCHSECONDS"; else date +%s; fi
+}
+
+# ticker I N ID LOG T0 EST: prints the progress of target I of N, whose go
+# test writes LOG and started at T0, until killed. EST is the estimate of
+# a whole target in seconds (empty: unknown), for the time left. Lines are
+# due every FUZZ_PROGRESS seconds (4) from T0, not 4 s after the previous
+# one, so the time spent making a line does not add up.
+ticker() {
+	local i=$1 n=$2 id=$3 log=$4 t0=$5 est=$6 every=${FUZZ_PROGRESS:-4} cr='' t in_t next last execs corpus left line
+	if [ -t 1 ]; then every=1; cr=1; fi
+	next=$(( t0 + every ))
+	while :; do
+		t=${EPOCHSECONDS:-$(date +%s)}
+		[ "$next" -gt "$t" ] && sleep $(( next - t ))
+		next=$(( next + every ))
+		t=${EPOCHSECONDS:-$(date +%s)}
+		in_t=$(( t - t0 ))
+		# go test -fuzz reports every 3 s: "fuzz: elapsed: 10s, execs:
+		# 123 (12/sec), new interesting: 4 (total: 20)".
+		last=$(tail -n 4 "$log" 2>/dev/null)
+		execs='' corpus=''
+		[[ $last =~ .*execs:\ ([0-9]+).*\(total:\ ([0-9]+)\) ]] && execs=${BASH_REMATCH[1]} corpus=${BASH_REMATCH[2]}
+		line="fuzz [$i/$n] $id: $(clock "$in_t") in it (-fuzztime $FUZZTIME)"
+		if [ -n "$execs" ]; then
+			line="$line, execs $execs, corpus $corpus"
+		else
+			line="$line, building or replaying the corpus"
+		fi
+		line="$line | elapsed $(clock $(( t - start_all )))"
+		if [ -n "$est" ]; then
+			left=$(( est - in_t )); [ "$left" -lt 0 ] && left=0
+			left=$(( left + est * (n - i) ))
+			line="$line, ~$(clock "$left") left"
+		fi
+		if [ -n "$cr" ]; then printf '\r\033[K%s' "$line"; else echo "$line"; fi
+	done
+}
+
 log_dir=$(mktemp -d "${TMPDIR:-/tmp}/wsfuzz.XXXXXX")
 table="| target | time | execs | new interesting | corpus | result |
 | --- | --- | --- | --- | --- | --- |"
 crashers=""
 failed=0
-start_all=$(date +%s)
-echo "fuzz/run.sh: $(echo "$selected" | wc -l) targets, -fuzztime=$FUZZTIME -parallel=$PARALLEL, logs in $log_dir"
+start_all=$(now)
+n_targets=$(echo "$selected" | wc -l)
+fuzz_secs=$(seconds "$FUZZTIME")
+ticker_pid=
+stop_ticker() {
+	[ -n "$ticker_pid" ] || return 0
+	kill "$ticker_pid" 2>/dev/null
+	wait "$ticker_pid" 2>/dev/null
+	ticker_pid=
+	if [ -t 1 ]; then printf '\r\033[K'; fi
+}
+trap stop_ticker EXIT
+trap 'stop_ticker; exit 130' INT TERM
+echo "fuzz/run.sh: $n_targets targets, -fuzztime=$FUZZTIME -parallel=$PARALLEL, logs in $log_dir"
+i=0
+done_secs=0
 while read -r mod pkg name; do
+	i=$((i + 1))
 	id="$(basename "$(cd "$root/$mod/$pkg" && pwd)").$name"
 	log="$log_dir/$id.log"
-	t0=$(date +%s)
+	t0=$(now)
+	# The estimate of a target: the mean of those done, or -fuzztime and
+	# 10 s to build and replay the corpus before the first one ends.
+	est=
+	if [ "$i" -gt 1 ]; then
+		est=$(( done_secs / (i - 1) ))
+	elif [ -n "$fuzz_secs" ]; then
+		est=$(( fuzz_secs + 10 ))
+	fi
+	[ -t 1 ] || echo "fuzz [$i/$n_targets] $id: starting"
+	ticker "$i" "$n_targets" "$id" "$log" "$t0" "$est" </dev/null &
+	ticker_pid=$!
 	# -run=^$ skips the package's ordinary tests; the target's seed corpus
 	# still runs first, as the baseline of the fuzzing run.
 	for attempt in 1 2; do
@@ -147,7 +239,9 @@ while read -r mod pkg name; do
 		fi
 		break
 	done
-	secs=$(( $(date +%s) - t0 ))
+	stop_ticker
+	secs=$(( $(now) - t0 ))
+	done_secs=$(( done_secs + secs ))
 	# The last progress line: "fuzz: elapsed: 10s, execs: 123 (12/sec), new interesting: 4 (total: 20)".
 	last=$(grep -E '^fuzz: elapsed: .*execs: ' "$log" | tail -n 1)
 	execs=$(echo "$last" | sed -n 's/.*execs: \([0-9]*\).*/\1/p')
@@ -170,7 +264,7 @@ while read -r mod pkg name; do
 		echo "---- $id failed; log $log:"
 		grep -v '^fuzz: elapsed' "$log" | tail -n 40
 	fi
-	printf '%-40s %5ss  execs %-10s new %-5s corpus %-6s %s\n' "$id" "$secs" "${execs:-?}" "${newi:-?}" "${total:-?}" "$result"
+	printf '[%d/%d] %-40s %5ss  execs %-10s new %-5s corpus %-6s %s\n' "$i" "$n_targets" "$id" "$secs" "${execs:-?}" "${newi:-?}" "${total:-?}" "$result"
 	table="$table
 | $id | ${secs}s | ${execs:-?} | ${newi:-?} | ${total:-?} | $result |"
 done <<<"$selected"
@@ -186,8 +280,15 @@ if [ -n "$FUZZ_RESULTS" ]; then
 		echo "$table"
 	} >>"$FUZZ_RESULTS"
 fi
+echo
 if [ -n "$crashers" ]; then
-	echo
 	echo "New failing inputs, now regression tests under testdata/fuzz:$crashers"
+fi
+n_failed=$(echo "$table" | grep -c '| FAIL' || true)
+if [ $failed = 0 ]; then
+	echo "fuzz/run.sh: PASS: $n_targets targets in $(clock $(( $(date +%s) - start_all ))), no failing input; logs in $log_dir${FUZZ_RESULTS:+; table appended to $FUZZ_RESULTS}"
+	echo "(a failing input would have been written to <package>/testdata/fuzz/<Target>/, where go test replays it)"
+else
+	echo "fuzz/run.sh: FAIL: $n_failed of $n_targets targets failed in $(clock $(( $(date +%s) - start_all ))); logs in $log_dir${FUZZ_RESULTS:+; table appended to $FUZZ_RESULTS}"
 fi
 exit $failed

@@ -32,10 +32,18 @@
 // -idle-warm 0 none. A connection whose warm-up fails is not counted as
 // open, and its error is counted by kind like any other.
 //
-// On a terminal, a progress line is updated every second. -json prints the
-// final report as one JSON object on stdout, preceded by {"event":...}
-// lines at the milestones (ready, measure_start, measure_end), which is
-// what cmd/compare reads.
+// Progress goes to stderr from the first connection to the end: the phase
+// (connecting, warm-up, measuring, draining, holding), connections open of
+// those asked for, seconds done of the phase, time elapsed, an estimate of
+// what is left, throughput, p99 and errors. On a terminal one line is
+// rewritten every second; otherwise a plain line comes every 4 s
+// (-progress to change, 0 for none), so a log never goes quiet for more
+// than 5 s. The run ends with a verdict line on stderr ("wsbench: done" or
+// "wsbench: FAILED", connections opened, errors); wsbench writes no files.
+// -json prints the final report as one JSON object on stdout, preceded by
+// {"event":...} lines at the milestones (ready, measure_start,
+// measure_end), which is what cmd/compare reads; with -json, progress
+// lines off a terminal are off unless -progress is given.
 //
 // wsbench stays out of the server's way: frames are pre-encoded and
 // pre-masked once (-fresh-masks re-keys each frame before each send), one
@@ -68,25 +76,39 @@ import (
 )
 
 func main() {
-	c, asJSON, err := parseArgs(os.Args[1:], os.Stderr)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, isTerminal(os.Stderr)))
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// run is the command, writing its report to stdout and its progress and
+// verdict to stderr, a terminal or not; it returns the exit status.
+func run(args []string, stdout, stderr io.Writer, terminal bool) int {
+	c, cli, err := parseArgs(args, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+		return 0
 	case errors.Is(err, errCommandLine):
-		os.Exit(2) // the flag package has printed the error and the usage
+		return 2 // the flag package has printed the error and the usage
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "wsbench:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "wsbench:", err)
+		return 2
 	}
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 && !c.Idle {
-		c.Progress = os.Stderr
+	switch {
+	case terminal:
+		c.Progress, c.ProgressLive, c.ProgressEvery = stderr, true, time.Second
+	case cli.progressEvery > 0:
+		c.Progress, c.ProgressEvery = stderr, cli.progressEvery
 	}
-	enc := json.NewEncoder(os.Stdout)
+	enc := json.NewEncoder(stdout)
 	c.Event = func(name string) {
-		if asJSON {
+		if cli.json {
 			enc.Encode(map[string]string{"event": name})
-		} else if name == "ready" {
-			fmt.Fprintln(os.Stderr, "wsbench: ready")
+		} else if name == "ready" && !c.ProgressLive {
+			fmt.Fprintln(stderr, "wsbench: ready")
 		}
 	}
 
@@ -100,20 +122,44 @@ func main() {
 		defer cancel()
 	}
 
+	start := time.Now()
 	rep, err := load.Run(ctx, c)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "wsbench:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "wsbench: FAILED:", err)
+		return 1
 	}
-	if asJSON {
+	if cli.json {
 		enc.Encode(rep)
 	} else {
-		rep.WriteText(os.Stdout)
+		rep.WriteText(stdout)
 	}
+	var errs uint64
+	for _, n := range rep.Errors {
+		errs += n
+	}
+	verdict, status := "done", 0
 	if rep.Connected < c.Conns {
-		os.Exit(1)
+		verdict, status = "FAILED", 1
 	}
+	where := "report above"
+	if cli.json {
+		where = "report on stdout (JSON)"
+	}
+	fmt.Fprintf(stderr, "wsbench: %s in %s: %d/%d connections opened, %d errors; %s; no files written\n",
+		verdict, time.Since(start).Round(time.Second), rep.Connected, c.Conns, errs, where)
+	return status
 }
+
+// cliOptions are the flags that shape the command's output rather than
+// the load.
+type cliOptions struct {
+	json          bool
+	progressEvery time.Duration // off a terminal; 0: no progress lines
+}
+
+// defaultProgressEvery is the interval of progress lines off a terminal:
+// under 5 s, so that a log never goes quiet longer than that.
+const defaultProgressEvery = 4 * time.Second
 
 // errCommandLine marks the errors of parseArgs that the flag package has
 // already reported, with the usage.
@@ -122,7 +168,7 @@ var errCommandLine = errors.New("bad command line")
 // parseArgs turns the command line into a validated configuration, and
 // tells whether -json was given. Usage and parse errors are written to
 // stderr; -help returns flag.ErrHelp.
-func parseArgs(args []string, stderr io.Writer) (load.Config, bool, error) {
+func parseArgs(args []string, stderr io.Writer) (load.Config, cliOptions, error) {
 	var c load.Config
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -149,15 +195,17 @@ func parseArgs(args []string, stderr io.Writer) (load.Config, bool, error) {
 		warm = n
 		return nil
 	})
-	asJSON := fs.Bool("json", false, "print milestone events and the report as JSON on stdout")
+	var cli cliOptions
+	fs.BoolVar(&cli.json, "json", false, "print milestone events and the report as JSON on stdout")
+	fs.DurationVar(&cli.progressEvery, "progress", defaultProgressEvery, "when stderr is not a terminal, a progress line every `interval` (0: none; with -json, none unless given); a terminal gets one line rewritten every second")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return c, false, err
+			return c, cli, err
 		}
-		return c, false, fmt.Errorf("%w: %w", errCommandLine, err)
+		return c, cli, fmt.Errorf("%w: %w", errCommandLine, err)
 	}
 	if fs.NArg() > 0 {
-		return c, false, fmt.Errorf("unexpected arguments %q", fs.Args())
+		return c, cli, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch warm {
 	case -1: // load.Config's default
@@ -166,10 +214,16 @@ func parseArgs(args []string, stderr io.Writer) (load.Config, bool, error) {
 	default:
 		c.IdleWarm = warm
 	}
-	sizeGiven := false
-	fs.Visit(func(f *flag.Flag) { sizeGiven = sizeGiven || f.Name == "size" })
+	sizeGiven, progressGiven := false, false
+	fs.Visit(func(f *flag.Flag) {
+		sizeGiven = sizeGiven || f.Name == "size"
+		progressGiven = progressGiven || f.Name == "progress"
+	})
+	if cli.json && !progressGiven {
+		cli.progressEvery = 0 // a program reads the output (cmd/compare)
+	}
 	if !sizeGiven && c.IdleWarmMessages() > 0 {
 		c.Size = 1024
 	}
-	return c, *asJSON, c.Validate()
+	return c, cli, c.Validate()
 }

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/rfc6455/ws/bench/internal/peers"
 )
 
 // TestParseArgs checks the idle warm-up flag, its defaults and the
@@ -49,5 +55,86 @@ func TestParseArgs(t *testing.T) {
 		if err == nil || errors.Is(err, errCommandLine) != tc.badFlag {
 			t.Errorf("%s: error %v", tc.args, err)
 		}
+	}
+}
+
+// stampedLines records when each line written to it arrived.
+type stampedLines struct {
+	mu    sync.Mutex
+	buf   []byte
+	lines []string
+	at    []time.Time
+}
+
+func (s *stampedLines) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.buf = append(s.buf, p...)
+	for {
+		i := bytes.IndexByte(s.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		s.lines = append(s.lines, string(s.buf[:i]))
+		s.at = append(s.at, time.Now())
+		s.buf = s.buf[i+1:]
+	}
+}
+
+// TestProgressNeverSilent runs wsbench off a terminal with the default
+// progress interval, in load and in idle mode, and checks that stderr
+// never went quiet for more than 5 s from start to end, that the progress
+// lines say where the run is, and that the run ends with its verdict.
+func TestProgressNeverSilent(t *testing.T) {
+	l, err := peers.Get("ours")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Serve(ln, peers.Options{})
+	t.Cleanup(func() { ln.Close() })
+	url := "ws://" + ln.Addr().String() + "/echo"
+
+	for _, tc := range []struct {
+		name, args string
+		progress   []string // in some progress line
+	}{
+		{"load", "-c 2 -warmup 1s -d 7s", []string{"measuring", "conns 2/2", "left ~", "msgs/s", "errors 0"}},
+		{"idle", "-idle -c 3 -d 7s", []string{"holding", "/7s", "conns 3/3", "left ~"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout bytes.Buffer
+			var stderr stampedLines
+			start := time.Now()
+			status := run(append(strings.Fields(tc.args), "-url", url), &stdout, &stderr, false)
+			end := time.Now()
+			if status != 0 {
+				t.Fatalf("exit status %d; stderr %q", status, stderr.lines)
+			}
+			prev := start
+			for i, at := range append(stderr.at, end) {
+				if gap := at.Sub(prev); gap > 5*time.Second {
+					t.Errorf("stderr silent for %v before line %d (of %d)", gap.Round(time.Millisecond), i, len(stderr.lines))
+				}
+				prev = at
+			}
+			all := strings.Join(stderr.lines, "\n")
+			for _, want := range tc.progress {
+				if !strings.Contains(all, want) {
+					t.Errorf("no progress line contains %q; stderr:\n%s", want, all)
+				}
+			}
+			last := stderr.lines[len(stderr.lines)-1]
+			if !strings.HasPrefix(last, "wsbench: done in ") || !strings.Contains(last, "connections opened, 0 errors") {
+				t.Errorf("last line %q, want the verdict", last)
+			}
+			if !strings.Contains(stdout.String(), "errors      none") {
+				t.Errorf("report on stdout:\n%s", stdout.String())
+			}
+		})
 	}
 }

@@ -134,8 +134,18 @@ type Config struct {
 	// (default 2 s).
 	DrainTimeout time.Duration
 
-	// Progress, when set, receives a status line every second.
-	Progress io.Writer
+	// Progress, when set, receives the run's progress every ProgressEvery
+	// (default 1 s) from its start to its end: the phase (connecting,
+	// warm-up, measuring, draining, holding), how far it is (connections
+	// open of those asked for, seconds of the phase done of its length),
+	// the time elapsed, an estimate of the time left, the echoes per
+	// second and MB/s of the last interval, the p99 latency so far, and the
+	// errors. With
+	// ProgressLive one line is rewritten in place, for a terminal;
+	// otherwise each report is a line of its own, for logs.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	ProgressLive  bool
 	// Event, when set, is called at the milestones of the run: "ready"
 	// (all connections open), "measure_start" and "measure_end".
 	Event func(name string)
@@ -154,6 +164,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.Sources <= 0 {
 		d.Sources = 1
+	}
+	if d.ProgressEvery <= 0 {
+		d.ProgressEvery = time.Second
 	}
 	if d.DrainTimeout <= 0 {
 		d.DrainTimeout = 2 * time.Second

@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	crand "crypto/rand"
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -38,6 +37,8 @@ type runner struct {
 	extMixed atomic.Bool            // another connection negotiated differently
 
 	goAt      atomic.Int64 // when traffic starts (ns since base), 0 until all are connected
+	phase     atomic.Int32 // phaseConnecting … (progress.go)
+	phaseAt   atomic.Int64 // when the phase began (ns since base)
 	measuring atomic.Bool
 	stopping  atomic.Bool
 	connected atomic.Int64
@@ -97,6 +98,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	conns := make([]net.Conn, c.Conns) // idle mode keeps them here
 	sem := make(chan struct{}, 256)    // openings (handshake and any idle warm-up) in progress at once
 	start := time.Now()
+	stopProgress := r.progress(ctx)
+	defer stopProgress()
 	for i := range c.Conns {
 		if c.Ramp > 0 {
 			at := start.Add(time.Duration(int64(c.Ramp) * int64(i) / int64(c.Conns)))
@@ -135,6 +138,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer r.reportCompression(rep)
 	if c.Idle {
 		wg.Wait()
+		r.setPhase(phaseHolding)
 		rep.ConnectSeconds = time.Since(start).Seconds()
 		rep.Connected = int(r.connected.Load())
 		for i := range r.stats {
@@ -168,18 +172,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.event("ready")
 	r.goAt.Store(r.now())
 
-	stopProgress := r.progress(ctx)
+	r.setPhase(phaseWarmup)
 	sleep(ctx, c.Warmup)
 	cpu0, t0 := cpuTime(), time.Now()
 	r.measuring.Store(true)
+	r.setPhase(phaseMeasuring)
 	r.event("measure_start")
 	sleep(ctx, c.Duration)
 	r.measuring.Store(false)
 	cpu1, t1 := cpuTime(), time.Now()
 	r.event("measure_end")
+	r.setPhase(phaseDraining)
 	r.stopping.Store(true)
-	stopProgress()
 	wg.Wait()
+	stopProgress()
 
 	rep.Seconds = t1.Sub(t0).Seconds()
 	var all hist.Histogram
@@ -342,52 +348,6 @@ func FileLimit() uint64 {
 	var lim syscall.Rlimit
 	syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
 	return lim.Cur
-}
-
-// progress prints a status line every second until the returned function
-// is called.
-func (r *runner) progress(ctx context.Context) func() {
-	if r.cfg.Progress == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		start := time.Now()
-		var lastMsgs, lastBytes uint64
-		var all hist.Histogram
-		for {
-			select {
-			case <-done:
-				fmt.Fprintln(r.cfg.Progress)
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			var msgs, bytes uint64
-			for i := range r.stats {
-				msgs += r.stats[i].totalMsgs.Load()
-				bytes += r.stats[i].totalBytes.Load()
-			}
-			all.Reset()
-			for i := range r.hists {
-				all.Merge(&r.hists[i])
-			}
-			phase := "warm-up"
-			if r.measuring.Load() {
-				phase = "measuring"
-			}
-			fmt.Fprintf(r.cfg.Progress, "\r%4.0fs %-9s conns %d  %10.0f msgs/s  %8.1f MB/s  p99 %-9s errors %d   ",
-				time.Since(start).Seconds(), phase, r.connected.Load(),
-				float64(msgs-lastMsgs), float64(bytes-lastBytes)/1e6,
-				time.Duration(all.Quantile(0.99)).Round(time.Microsecond), r.errs.total())
-			lastMsgs, lastBytes = msgs, bytes
-		}
-	})
-	return func() { close(done); wg.Wait() }
 }
 
 // newKeyRand returns a generator of masking keys seeded from crypto/rand:

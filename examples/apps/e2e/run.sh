@@ -9,6 +9,12 @@
 # examples, starts every server on 127.0.0.1 on free ports, runs the tests
 # with bounded timeouts and stops everything it started, pass or fail.
 # Screenshots and server logs go to e2e/artifacts/ (or $ARTIFACTS).
+#
+# It runs in five steps (install, npm, build, servers, tests), each
+# announced as "step i/5"; while one runs, a line every 4 s says which and
+# for how long (E2E_HEARTBEAT=seconds to change), so the output never goes
+# quiet for more than 5 s. The last line is the verdict and where the
+# artifacts are.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,7 +23,39 @@ ARTIFACTS=${ARTIFACTS:-$HERE/artifacts}
 START=$(date +%s)
 log() { echo "e2e [$(( $(date +%s) - START ))s] $*"; }
 
+# --- Progress: steps and a heartbeat -----------------------------------------
+STEPS=5
+STEP_FILE=$(mktemp /tmp/ws-e2e-step.XXXXXX)
+step() { # step I NAME: the run is now in step I of $STEPS
+	echo "$1 $(date +%s) $2" >"$STEP_FILE"
+	log "step $1/$STEPS: $2"
+}
+# heartbeat: a line every E2E_HEARTBEAT seconds (4), due on a fixed
+# schedule so that a slow moment on a busy machine does not add up, and
+# timed with bash's EPOCHSECONDS where it has it (no process per line).
+heartbeat() {
+	local n t0 name every=${E2E_HEARTBEAT:-4} t next
+	next=$(( ${EPOCHSECONDS:-$(date +%s)} + every ))
+	while :; do
+		t=${EPOCHSECONDS:-$(date +%s)}
+		[ "$next" -gt "$t" ] && sleep $(( next - t ))
+		next=$(( next + every ))
+		read -r n t0 name <"$STEP_FILE" 2>/dev/null || continue
+		t=${EPOCHSECONDS:-$(date +%s)}
+		echo "e2e [$(( t - START ))s] step $n/$STEPS: $name: still running, $(( t - t0 ))s in this step"
+	done
+}
+heartbeat &
+HEARTBEAT=$!
+stop_heartbeat() {
+	kill "$HEARTBEAT" 2>/dev/null || true
+	wait "$HEARTBEAT" 2>/dev/null || true
+	rm -f "$STEP_FILE"
+}
+trap 'rc=$?; stop_heartbeat; [ "$rc" = 0 ] || log "FAIL (exit $rc) before the servers started"' EXIT
+
 # --- Install what is missing -------------------------------------------
+step 1 "install what is missing (apt-get)"
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
@@ -34,6 +72,7 @@ if ((${#need[@]})); then
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
+step 2 "npm ci (playwright-core)"
 if [ ! -f "$HERE/node_modules/playwright-core/package.json" ] ||
 	[ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
 	log "npm ci"
@@ -41,6 +80,7 @@ if [ ! -f "$HERE/node_modules/playwright-core/package.json" ] ||
 fi
 
 # --- Build ---------------------------------------------------------------
+step 3 "build chat and dashboard"
 WORK=$(mktemp -d /tmp/ws-e2e.XXXXXX)
 chmod 755 "$WORK" # nginx's worker may run as another user
 log "building into $WORK"
@@ -66,7 +106,12 @@ cleanup() {
 		for f in "$WORK"/*.log; do echo "--- $f"; tail -n 30 "$f"; done
 	fi
 	rm -rf "$WORK"
-	log "stopped everything; exit $rc"
+	stop_heartbeat
+	if [ "$rc" = 0 ]; then
+		log "PASS: all tests passed; stopped everything; screenshots and server logs in $ARTIFACTS"
+	else
+		log "FAIL (exit $rc): stopped everything; screenshots and server logs in $ARTIFACTS"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -91,6 +136,7 @@ start() { # start NAME COMMAND...: run in the background, log to $WORK/NAME.log
 	PIDS+=($!)
 }
 
+step 4 "start redis, two chats, nginx and the dashboard"
 CHAT=$(freeport); REDIS=$(freeport); CHAT_A=$(freeport); CHAT_B=$(freeport); NGX=$(freeport); DASH=$(freeport)
 
 start redis redis-server --bind 127.0.0.1 --port "$REDIS" --save "" --appendonly no --dir "$WORK" --daemonize no
@@ -114,6 +160,5 @@ export CHAT_URL="http://127.0.0.1:$CHAT" NGINX_URL="http://127.0.0.1:$NGX" DASH_
 export CHAT_A_ADDR="127.0.0.1:$CHAT_A" CHAT_B_ADDR="127.0.0.1:$CHAT_B"
 export ARTIFACTS CHROMIUM=${CHROMIUM:-$(command -v chromium)}
 mkdir -p "$ARTIFACTS"
-log "running tests"
+step 5 "tests in headless Chromium ($(ls tests/*.test.mjs | wc -l) files, node --test)"
 timeout 300 node --test --test-concurrency=1 --test-timeout=60000 tests/*.test.mjs
-log "tests passed; artifacts in $ARTIFACTS"
