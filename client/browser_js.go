@@ -357,13 +357,19 @@ func (b *browserConn) wakeReader() {
 }
 
 // Read copies queued frames into p, waiting for input until the read
-// deadline.
+// deadline. As on a TCP connection, a deadline that has passed fails the
+// read even when input is waiting: the Conn sets one to interrupt a read
+// when its context is done.
 func (b *browserConn) Read(p []byte) (int, error) {
 	for {
 		b.mu.Lock()
 		if b.closed {
 			b.mu.Unlock()
 			return 0, net.ErrClosed
+		}
+		if !b.rdeadline.IsZero() && !time.Now().Before(b.rdeadline) {
+			b.mu.Unlock()
+			return 0, os.ErrDeadlineExceeded
 		}
 		if len(b.in) > 0 {
 			n := 0

@@ -36,9 +36,13 @@ var wantChecks = []string{
 	"binary echo",
 	"fragmented message echo",
 	"large message echo (8 MiB)",
+	"read interrupted by its context",
+	"echo after interrupted read",
 	"ping refused",
 	"echo after refused ping",
 	"close handshake",
+	"dial /echo-limit",
+	"read limit fails with 1009",
 	"dial /close-me",
 	"server's close code and reason",
 }
@@ -90,24 +94,30 @@ func TestBrowser(t *testing.T) {
 		w.Header().Set("Content-Type", "application/wasm")
 		http.ServeFile(w, r, wasm)
 	})
-	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
-		c, err := server.Accept(w, r, &server.AcceptOptions{
-			Subprotocols: []string{"echo.v1"},
-			Conn:         &conn.Options{MaxFrameSize: 4096}, // the browser reassembles
-		})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		err = echo.Loop(context.Background(), c)
-		var ce *conn.CloseError
-		if errors.As(err, &ce) {
-			select {
-			case serverClose <- ce:
-			default:
+	// echoRecording echoes, and sends the close the client sent to closes.
+	echoRecording := func(closes chan<- *conn.CloseError) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			c, err := server.Accept(w, r, &server.AcceptOptions{
+				Subprotocols: []string{"echo.v1"},
+				Conn:         &conn.Options{MaxFrameSize: 4096}, // the browser reassembles
+			})
+			if err != nil {
+				return
+			}
+			defer c.CloseNow()
+			err = echo.Loop(context.Background(), c)
+			var ce *conn.CloseError
+			if errors.As(err, &ce) {
+				select {
+				case closes <- ce:
+				default:
+				}
 			}
 		}
-	})
+	}
+	limitClose := make(chan *conn.CloseError, 1)
+	mux.HandleFunc("/echo", echoRecording(serverClose))
+	mux.HandleFunc("/echo-limit", echoRecording(limitClose))
 	mux.HandleFunc("/close-me", func(w http.ResponseWriter, r *http.Request) {
 		c, err := server.Accept(w, r, nil)
 		if err != nil {
@@ -188,6 +198,16 @@ func TestBrowser(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Error("the echo server saw no close frame within 5 s")
+	}
+	select {
+	case ce := <-limitClose:
+		// The client failed with 1009, which WebSocket.close refuses: the
+		// browser closes without a status.
+		if ce.Code != conn.StatusNoStatusReceived {
+			t.Errorf("/echo-limit server saw close %d %q, want 1005", ce.Code, ce.Reason)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the /echo-limit server saw no close frame within 5 s")
 	}
 }
 

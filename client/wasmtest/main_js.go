@@ -117,6 +117,18 @@ func run(ctx context.Context, base string, check func(string, error)) {
 	}
 	check("large message echo (8 MiB)", echo(ctx, c, conn.Binary, large))
 
+	// A read whose context ends fails alone; the Conn stays usable.
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, _, err = c.ReadMessage(short, nil)
+	cancelShort()
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	} else {
+		err = fmt.Errorf("ReadMessage with nothing to read: %v, want context.DeadlineExceeded", err)
+	}
+	check("read interrupted by its context", err)
+	check("echo after interrupted read", echo(ctx, c, conn.Binary, []byte("still usable")))
+
 	_, err = c.Ping(ctx)
 	check("ping refused", wantUnsupported(err, "Ping"))
 	check("echo after refused ping", echo(ctx, c, conn.Text, []byte("still here")))
@@ -124,6 +136,26 @@ func run(ctx context.Context, base string, check func(string, error)) {
 	// The server records the code and reason it receives; the host test
 	// checks them.
 	check("close handshake", c.Close(4321, "bye from the browser"))
+
+	// A message over the read limit fails the connection with 1009 on
+	// our side; a page cannot send 1009, so the server sees 1005 (the host
+	// test checks it).
+	c3, _, err := client.Dial(ctx, base+"/echo-limit", &client.DialOptions{Conn: &conn.Options{ReadLimit: 1000}})
+	check("dial /echo-limit", err)
+	if err == nil {
+		defer c3.CloseNow()
+		err := c3.WriteMessage(ctx, conn.Binary, make([]byte, 2000))
+		if err == nil {
+			_, _, err = c3.ReadMessage(ctx, nil)
+			var pe *conn.ProtocolError
+			if errors.As(err, &pe) && pe.Code == conn.StatusMessageTooBig {
+				err = nil
+			} else {
+				err = fmt.Errorf("ReadMessage of 2000 bytes with ReadLimit 1000: %v, want a ProtocolError 1009", err)
+			}
+		}
+		check("read limit fails with 1009", err)
+	}
 
 	// A close started by the server reaches ReadMessage as a *CloseError.
 	c2, _, err := client.Dial(ctx, base+"/close-me", nil)
