@@ -56,7 +56,7 @@ func (r *runner) progress(ctx context.Context) func() {
 				line := r.progressLine(&p, now.Sub(last))
 				last = now
 				if r.cfg.ProgressLive {
-					fmt.Fprintf(r.cfg.Progress, "\r%s   ", line)
+					fmt.Fprintf(r.cfg.Progress, "\r\033[K%s", line) // clear what a longer line left
 				} else {
 					fmt.Fprintln(r.cfg.Progress, line)
 				}
