@@ -43,6 +43,8 @@ var wantChecks = []string{
 	"close handshake",
 	"dial /echo-limit",
 	"read limit fails with 1009",
+	"dial /flood",
+	"unread input is bounded",
 	"dial /close-me",
 	"server's close code and reason",
 }
@@ -118,6 +120,20 @@ func TestBrowser(t *testing.T) {
 	limitClose := make(chan *conn.CloseError, 1)
 	mux.HandleFunc("/echo", echoRecording(serverClose))
 	mux.HandleFunc("/echo-limit", echoRecording(limitClose))
+	mux.HandleFunc("/flood", func(w http.ResponseWriter, r *http.Request) {
+		c, err := server.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		msg := make([]byte, 500)
+		for range 5000 {
+			if c.WriteMessage(context.Background(), conn.Binary, msg) != nil {
+				return
+			}
+		}
+		c.ReadMessage(context.Background(), nil) // until the client goes
+	})
 	mux.HandleFunc("/close-me", func(w http.ResponseWriter, r *http.Request) {
 		c, err := server.Accept(w, r, nil)
 		if err != nil {

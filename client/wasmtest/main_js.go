@@ -157,6 +157,28 @@ func run(ctx context.Context, base string, check func(string, error)) {
 		check("read limit fails with 1009", err)
 	}
 
+	// Input the application does not read is bounded (twice the read
+	// limit plus 1 MiB): /flood sends 2.5 MB in 500-byte messages while
+	// we sleep, and the connection fails instead of holding it all.
+	c4, _, err := client.Dial(ctx, base+"/flood", &client.DialOptions{Conn: &conn.Options{ReadLimit: 1000}})
+	check("dial /flood", err)
+	if err == nil {
+		defer c4.CloseNow()
+		time.Sleep(1500 * time.Millisecond)
+		n := 0
+		for ; n <= 5000; n++ {
+			if _, _, err = c4.ReadMessage(ctx, nil); err != nil {
+				break
+			}
+		}
+		if err != nil && n < 5000 && strings.Contains(err.Error(), "more than the application read") {
+			err = nil
+		} else {
+			err = fmt.Errorf("after %d of 5000 messages: %v, want the input bound's error", n, err)
+		}
+		check("unread input is bounded", err)
+	}
+
 	// A close started by the server reaches ReadMessage as a *CloseError.
 	c2, _, err := client.Dial(ctx, base+"/close-me", nil)
 	check("dial /close-me", err)
