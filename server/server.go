@@ -189,6 +189,13 @@ func (o *AcceptOptions) negotiate(r *http.Request) (agreement, *handshake.Error)
 	if err != nil {
 		return agreement{}, asHandshakeError(err, http.StatusBadRequest)
 	}
+	return o.agree(r, req)
+}
+
+// agree runs the checks that HTTP/1.1 and HTTP/2 handshakes share, on a
+// request handshake.ParseRequest or ParseExtendedConnect validated: the
+// origin, the subprotocol and the extensions.
+func (o *AcceptOptions) agree(r *http.Request, req *handshake.Request) (agreement, *handshake.Error) {
 	if err := o.Origin.Verify(r); err != nil {
 		return agreement{}, asHandshakeError(err, http.StatusForbidden)
 	}
@@ -310,6 +317,10 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // the connection, with any bytes the client sent after its request, to
 // conn.New.
 //
+// A request that arrives over HTTP/2 is served as RFC 8441 describes; see
+// "WebSockets over HTTP/2" in the package doc, and what it says about
+// the handler's return.
+//
 // After a successful Accept the handler must not use w or r.Body again.
 // The returned Conn outlives the handler if the handler returns; the
 // request's context, however, is not cancelled when the connection ends
@@ -326,6 +337,9 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.
 	if !o.Connections.begin() {
 		shuttingDown().ServeHTTP(w, r)
 		return nil, ErrShuttingDown
+	}
+	if r.ProtoMajor == 2 {
+		return o.acceptHTTP2(w, r)
 	}
 	nc, a, buffered, err := o.hijack(w, r)
 	if err != nil {
