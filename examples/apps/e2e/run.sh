@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of the chat and dashboard examples: headless Chromium
 # (Debian's chromium, driven by playwright-core), two chat processes behind
-# nginx sharing rooms through redis-server, and the dashboard.
+# nginx sharing rooms through redis-server, and the dashboard; then
+# WebSockets over HTTP/2 from Chromium to examples/echo (a Go test that
+# drives the browser through the DevTools protocol).
 #
 #   bash examples/apps/e2e/run.sh
 #
@@ -116,4 +118,6 @@ export ARTIFACTS CHROMIUM=${CHROMIUM:-$(command -v chromium)}
 mkdir -p "$ARTIFACTS"
 log "running tests"
 timeout 300 node --test --test-concurrency=1 --test-timeout=60000 tests/*.test.mjs
+log "WebSockets over HTTP/2 in Chromium (examples/echo TestChromiumHTTP2, root module)"
+(cd "$APPS/../.." && CHROMIUM="$CHROMIUM" timeout 180 go test -count=1 -run 'TestChromiumHTTP2' -v ./examples/echo/ | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+chromium_test)')
 log "tests passed; artifacts in $ARTIFACTS"
