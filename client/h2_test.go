@@ -556,3 +556,69 @@ func BenchmarkHTTP2Echo(b *testing.B) {
 		}
 	}
 }
+
+// TestHTTP2KeepAlive: the server's keepalive works over a stream. A
+// client that does not read never answers the server's pings, and the
+// server gives up on it within its interval and timeout; one that reads
+// stays connected past them.
+func TestHTTP2KeepAlive(t *testing.T) {
+	for _, m := range h2Modes {
+		t.Run(m.name, func(t *testing.T) {
+			sopts := &server.AcceptOptions{Conn: &conn.Options{KeepAliveInterval: 100 * time.Millisecond, KeepAliveTimeout: 200 * time.Millisecond}}
+			rec := newProtoRecorder(sopts)
+			hs := startH2Server(t, m, rec)
+			ctx := h2Context(t)
+
+			reader := dialH2(t, ctx, hs, hs.dialOptions())
+			readerEnd := make(chan error, 1)
+			go func() {
+				_, _, err := reader.ReadMessage(ctx, nil)
+				readerEnd <- err
+			}()
+			silent := dialH2(t, ctx, hs, hs.dialOptions()) // never reads
+			_ = silent
+			start := time.Now()
+			end := testwait.RecvWithin(t, rec.ends, "the server's end of the silent client", 5*time.Second)
+			if end == nil {
+				t.Fatal("the server's read ended without an error")
+			}
+			t.Logf("silent client dropped after %v: %v", time.Since(start).Round(time.Millisecond), end)
+			select {
+			case err := <-readerEnd:
+				t.Fatalf("the reading client's connection ended too: %v", err)
+			case <-time.After(500 * time.Millisecond):
+			}
+			if err := reader.WriteMessage(ctx, conn.Text, []byte("still alive")); err != nil {
+				t.Fatalf("the reading client's write: %v", err)
+			}
+			if err := testwait.Recv(t, readerEnd, "the reading client's echo"); err != nil {
+				t.Fatalf("the reading client's connection: %v", err)
+			}
+		})
+	}
+}
+
+// TestHTTP2Shutdown: Connections.Shutdown ends WebSockets over HTTP/2 with
+// 1001 Going Away, as over TCP.
+func TestHTTP2Shutdown(t *testing.T) {
+	conns := &server.Connections{}
+	rec := newProtoRecorder(&server.AcceptOptions{Connections: conns})
+	hs := startH2Server(t, h2Mode{"h2", true}, rec)
+	ctx := h2Context(t)
+	c := dialH2(t, ctx, hs, hs.dialOptions())
+	readEnd := make(chan error, 1)
+	go func() {
+		_, _, err := c.ReadMessage(ctx, nil)
+		readEnd <- err
+	}()
+	if n := conns.Len(); n != 1 {
+		t.Fatalf("Connections.Len() = %d, want 1", n)
+	}
+	if err := conns.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	checkCloseError(t, testwait.Recv(t, readEnd, "the client's read"), conn.StatusGoingAway, "server shutting down")
+	if n := conns.Len(); n != 0 {
+		t.Errorf("Connections.Len() = %d after Shutdown, want 0", n)
+	}
+}
