@@ -79,13 +79,15 @@ type HTTP2Pool struct {
 const HTTP2IdleTimeout = 90 * time.Second
 
 // NewHTTP2Pool returns an empty pool whose connections are opened with
-// opts' NetDialContext and, for wss://, TLSConfig (see DialOptions); the
-// rest of opts is ignored. nil means the defaults.
+// opts' NetDialContext and, for wss://, TLSConfig, and which bound the
+// header fields of a server's answers by opts' MaxHeaderBytes (see
+// DialOptions); the rest of opts is ignored. nil means the defaults.
 func NewHTTP2Pool(opts *DialOptions) *HTTP2Pool {
 	p := new(HTTP2Pool)
 	if opts != nil {
 		p.opts.TLSConfig = opts.TLSConfig
 		p.opts.NetDialContext = opts.NetDialContext
+		p.opts.MaxHeaderBytes = opts.MaxHeaderBytes
 	}
 	return p
 }
@@ -110,9 +112,16 @@ func (p *HTTP2Pool) transport(useTLS bool) *http2.Transport {
 }
 
 func (p *HTTP2Pool) newTransport(useTLS bool) *http2.Transport {
+	maxHeader := p.opts.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = handshake.DefaultMaxHeaderBytes
+	}
 	t := &http2.Transport{
 		DisableCompression: true, // no Accept-Encoding on a CONNECT
 		IdleConnTimeout:    HTTP2IdleTimeout,
+		// The server's answer is as small as an HTTP/1.1 one; the
+		// transport's default would take 10 MiB of header fields.
+		MaxHeaderListSize: uint32(maxHeader),
 	}
 	if useTLS {
 		t.DialTLSContext = func(ctx context.Context, network, addr string, cfg *tls.Config) (net.Conn, error) {
@@ -217,14 +226,6 @@ func (o *DialOptions) dialHTTP2(ctx context.Context, rawURL string) (*conn.Conn,
 		pool, ownPool = NewHTTP2Pool(o), true
 	}
 	t := pool.transport(req.URL.Scheme == "https")
-	if o.MaxHeaderBytes > 0 {
-		// Per transport, not per dial: only for a pool of its own.
-		if ownPool {
-			t.MaxHeaderListSize = uint32(o.MaxHeaderBytes)
-		}
-	} else if ownPool {
-		t.MaxHeaderListSize = uint32(handshake.DefaultMaxHeaderBytes)
-	}
 
 	// The stream lives as long as the WebSocket, so its context is not
 	// ctx: ctx bounds only the handshake, through stop.

@@ -622,3 +622,22 @@ func TestHTTP2Shutdown(t *testing.T) {
 		t.Errorf("Connections.Len() = %d after Shutdown, want 0", n)
 	}
 }
+
+// TestHTTP2OversizedResponseHeader: an answer whose header fields exceed
+// the client's bound (DialOptions.MaxHeaderBytes, 8 KiB by default,
+// advertised as SETTINGS_MAX_HEADER_LIST_SIZE) fails Dial, promptly.
+func TestHTTP2OversizedResponseHeader(t *testing.T) {
+	hs := startH2Server(t, h2Mode{"h2", true}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", strings.Repeat("x", 16<<10))
+		if c, err := server.Accept(w, r, nil); err == nil {
+			defer c.CloseNow()
+			c.ReadMessage(context.Background(), nil)
+		}
+	}))
+	ctx := h2Context(t)
+	if _, _, err := client.Dial(ctx, hs.url, hs.dialOptions()); err == nil || ctx.Err() != nil {
+		t.Fatalf("Dial with a 16 KiB response header: %v (context: %v), want a prompt error", err, ctx.Err())
+	} else {
+		t.Logf("Dial: %v", err)
+	}
+}
