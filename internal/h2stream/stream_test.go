@@ -143,6 +143,13 @@ func TestCloseUnblocksAndFailsCalls(t *testing.T) {
 	if _, err := a.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Write after Close: %v, want net.ErrClosed", err)
 	}
+	// The reading goroutine ends once the role's OnClose ended the
+	// incoming half: no goroutine is left behind.
+	select {
+	case <-a.PumpDone():
+	case <-time.After(5 * time.Second):
+		t.Error("the reading goroutine still runs 5 s after Close")
+	}
 }
 
 // TestPeerEndReadsEOF: END_STREAM from the peer (the body's io.EOF)
