@@ -273,10 +273,11 @@ func (o *DialOptions) dialHTTP2(ctx context.Context, rawURL string) (*conn.Conn,
 	}
 
 	stream := h2stream.New(h2stream.Config{
-		In:         resp.Body,
-		Out:        body,
-		LocalAddr:  local,
-		RemoteAddr: remote,
+		In:             resp.Body,
+		Out:            body,
+		LocalAddr:      local,
+		RemoteAddr:     remote,
+		ReadBufferSize: streamBufferSize(o.Conn),
 		OnClose: func(pumpDone <-chan struct{}) {
 			// RFC 8441 §6: END_STREAM after the close handshake; reset
 			// only a stream the server has not ended within CloseWait.
@@ -368,4 +369,13 @@ func http2Unavailable(err error) bool {
 		}
 	}
 	return false
+}
+
+// streamBufferSize is the stream's read buffer: the Conn's read buffer
+// size when it is set and smaller than the stream's default.
+func streamBufferSize(o *conn.Options) int {
+	if o != nil && o.ReadBufferSize > 0 && o.ReadBufferSize < h2stream.DefaultReadBufferSize {
+		return o.ReadBufferSize
+	}
+	return 0
 }
