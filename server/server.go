@@ -140,9 +140,10 @@ func (n deflateNegotiator) Negotiate(offers []handshake.Extension) ([]handshake.
 // caused by the request.
 var (
 	// ErrHijack is returned by Accept when the http.ResponseWriter does not
-	// let its connection be taken over: an HTTP/2 or HTTP/3 request, or a
-	// wrapping writer that hides the Hijack method and has no Unwrap
-	// method for http.ResponseController to follow.
+	// let its connection be taken over: an HTTP/1.1 request under a server
+	// that does not allow it, or a wrapping writer that hides the Hijack
+	// method and has no Unwrap method for http.ResponseController to
+	// follow. (HTTP/2 requests are not taken over; see acceptHTTP2.)
 	ErrHijack = errors.New("server: cannot take over the HTTP connection")
 )
 
@@ -322,7 +323,8 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // the handler's return.
 //
 // After a successful Accept the handler must not use w or r.Body again.
-// The returned Conn outlives the handler if the handler returns; the
+// Over HTTP/1.1 the returned Conn outlives the handler if the handler
+// returns (over HTTP/2 it does not); the
 // request's context, however, is not cancelled when the connection ends
 // (and is cancelled when the handler returns, so do not pass it to the
 // Conn's methods from a goroutine that outlives the handler).
