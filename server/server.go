@@ -329,8 +329,8 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // (and is cancelled when the handler returns, so do not pass it to the
 // Conn's methods from a goroutine that outlives the handler).
 //
-// A server that holds many connections should serve each Conn from a
-// goroutine of its own and return from the handler: until the handler
+// Over HTTP/1.1, a server that holds many connections should serve each
+// Conn from a goroutine of its own and return from the handler: until the handler
 // returns, net/http keeps the request's read and write buffers (8 KiB)
 // and the handler goroutine's stack, which grew through net/http's
 // serving path. An idle Conn itself holds no buffers (see conn.Options).
