@@ -39,6 +39,13 @@ type Client struct {
 	Watchdog time.Duration
 	// DialTimeout bounds the TCP (and TLS) connect; 0 means 5 s.
 	DialTimeout time.Duration
+	// HTTP2 runs every case as a WebSocket over HTTP/2 (RFC 8441): an
+	// extended CONNECT stream, cleartext with prior knowledge for ws://
+	// and TLS with ALPN for wss://, the cases sharing connections (see
+	// h2.go).
+	HTTP2 bool
+
+	h2 h2ClientTransport
 }
 
 type wsURL struct {
@@ -177,12 +184,15 @@ func (c *Client) runServer(ctx context.Context, srv ServerSpec, ids []string, ex
 	return firstErr
 }
 
-func (c *Client) dial(ctx context.Context, srv ServerSpec, u wsURL) (net.Conn, error) {
-	timeout := c.DialTimeout
-	if timeout == 0 {
-		timeout = 5 * time.Second
+func (c *Client) dialTimeout() time.Duration {
+	if c.DialTimeout == 0 {
+		return 5 * time.Second
 	}
-	d := net.Dialer{Timeout: timeout}
+	return c.DialTimeout
+}
+
+func (c *Client) dial(ctx context.Context, srv ServerSpec, u wsURL) (net.Conn, error) {
+	d := net.Dialer{Timeout: c.dialTimeout()}
 	addr := net.JoinHostPort(u.dialHost, strconv.Itoa(u.port))
 	if !u.secure {
 		return d.DialContext(ctx, "tcp", addr)
@@ -204,6 +214,10 @@ func (c *Client) runCase(ctx context.Context, srv ServerSpec, u wsURL, opts engi
 	var conn net.Conn
 	var err error
 	for attempt := range 3 {
+		if c.HTTP2 {
+			conn = newH2ClientConn(c.h2.get(c.dialTimeout()), u)
+			break
+		}
 		if conn, err = c.dial(ctx, srv, u); err == nil || ctx.Err() != nil {
 			break
 		}

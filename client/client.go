@@ -88,6 +88,20 @@ type DialOptions struct {
 	// read limit, frame size, close timeout, keepalive. nil means the
 	// conn package's defaults.
 	Conn *conn.Options
+
+	// HTTP2 decides whether the WebSocket is carried by an HTTP/2 stream
+	// (RFC 8441) or by an HTTP/1.1 connection of its own: HTTP2Never (the
+	// default), HTTP2Prefer or HTTP2Require. Over HTTP/2, Proxy must
+	// choose no proxy (Prefer falls back to HTTP/1.1 when it does), and
+	// the response is a 200 whose Body is the stream.
+	HTTP2 HTTP2Mode
+
+	// HTTP2Pool, when set, holds the HTTP/2 connections that WebSockets
+	// dialled with it share (one TCP connection carries many WebSockets);
+	// nil opens a connection for this WebSocket alone, closed with it.
+	// TLSConfig and NetDialContext of the pool's NewHTTP2Pool options
+	// apply to its connections, not this DialOptions'.
+	HTTP2Pool *HTTP2Pool
 }
 
 // ExtensionOffer negotiates extensions on behalf of the client
@@ -178,7 +192,7 @@ func Dial(ctx context.Context, u string, opts *DialOptions) (*conn.Conn, *http.R
 	if inBrowser {
 		c, resp, err = o.dialBrowser(ctx, u) // browser_js.go: js/wasm
 	} else {
-		c, resp, err = o.dial(ctx, u)
+		c, resp, err = o.dialAny(ctx, u) // h2.go: HTTP/1.1 or HTTP/2 as o.HTTP2 says
 	}
 	if err != nil {
 		err = contextError(ctx, err)

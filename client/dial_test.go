@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"github.com/rfc6455/ws/internal/h2stream"
 	"io"
 	"net"
 	"net/http"
@@ -539,6 +540,11 @@ func (s *socks5Server) serve(nc net.Conn) {
 var envProxy *connectProxy
 
 func TestMain(m *testing.M) {
+	// The HTTP/2 tests need net/http's server to take extended CONNECT,
+	// which it reads from GODEBUG at start: run again with it set.
+	if err := h2stream.Reexec(); err != nil {
+		panic(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)

@@ -40,6 +40,36 @@
 // Dial, from the first TCP connection to the end of the response; they do
 // not bound the Conn afterwards.
 //
+// # WebSockets over HTTP/2
+//
+// With DialOptions.HTTP2 set to HTTP2Prefer or HTTP2Require, Dial opens the
+// WebSocket as an extended CONNECT stream (RFC 8441) on an HTTP/2
+// connection: TLS with ALPN "h2" for wss://, cleartext with prior
+// knowledge (RFC 9113 §3.3) for ws://. It waits for the server's first
+// SETTINGS and uses the stream only when SETTINGS_ENABLE_CONNECT_PROTOCOL
+// allows it; otherwise Prefer falls back to HTTP/1.1 and Require fails
+// with ErrHTTP2Unavailable. A refusal by the server (4xx over HTTP/2) is
+// not retried. The answer is a 200 whose Body is the stream.
+//
+// The default is HTTP2Never, for three reasons: Dial behaves as it always
+// did (a 101, proxies honoured, one TCP connection per WebSocket), a Go
+// server needs GODEBUG=http2xconnect=1 to accept it (see package server),
+// so most servers would only cost Prefer a failed attempt, and HTTP/2 pays
+// off only when WebSockets share connections, which takes an HTTP2Pool
+// given to every Dial (DialOptions.HTTP2Pool): without one, each Dial
+// opens a connection of its own. Proxies are not used over HTTP/2: when
+// DialOptions.Proxy names one, Prefer uses HTTP/1.1 through it and
+// Require fails.
+//
+// The Conn has the same deadlines, contexts, keepalive and limits as over
+// TCP; the stream adapter implements deadlines itself (a read past its
+// deadline returns a timeout and leaves the Conn usable; a write blocked
+// by flow control past its deadline fails). Close sends the close frame,
+// then END_STREAM, and waits up to a second, in the background, for the
+// server's END_STREAM before it resets the stream (RFC 8441 §6). The
+// HTTP/2 layer costs time and allocations per message that HTTP/1.1 does
+// not (see BenchmarkHTTP2Echo and bench/cmd/h2cost).
+//
 // # Extensions
 //
 // DialOptions.Extensions is the seam for extensions such as

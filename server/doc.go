@@ -112,6 +112,44 @@
 // request's buffers (8 KiB) and the handler's deeper stack. Serve starts
 // each handler on a fresh goroutine for the same reason.
 //
+// # WebSockets over HTTP/2
+//
+// Accept also takes a WebSocket carried by an HTTP/2 stream (RFC 8441): an
+// extended CONNECT request with ":protocol: websocket". Version,
+// subprotocol, origin and extension negotiation (permessage-deflate
+// included) are those of HTTP/1.1; there is no Sec-WebSocket-Key, the
+// answer is 200, and the Conn runs over the stream (with deadlines of its
+// own: net/http's HTTP/2 deadlines would end the stream when they fire).
+// Browsers do this by themselves: Chromium opens a page's wss://
+// WebSockets as streams of the page's HTTP/2 connection when the server
+// allows it, one TCP and TLS connection instead of one per socket.
+//
+// net/http allows it only when the process starts with
+//
+//	GODEBUG=http2xconnect=1
+//
+// in its environment: its HTTP/2 server reads the variable once, at
+// initialisation, to advertise SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441
+// §3) and let :protocol through. A //go:debug line does not work (the
+// compiler does not know the setting), nor does os.Setenv in main (too
+// late). Without it nothing breaks: clients see no setting and use
+// HTTP/1.1. ExtendedConnectEnabled reports whether it is on;
+// examples/echo -h2 restarts itself with it. An HTTP/2 request that is not
+// an extended CONNECT is answered 505 with a message that says so.
+//
+// Over HTTP/2 the handler's return ends the stream (END_STREAM), so the
+// handler must serve the Conn itself and return when it is done, not
+// hand it to a goroutine and return at once as the HTTP/1.1 advice below
+// says: Accept cannot take the stream away from net/http as it takes a
+// TCP connection. A Conn used after its handler returned fails with
+// ErrHandlerReturned. The close handshake, then the handler's return, is
+// RFC 8441 §6's orderly close; a peer's RST_STREAM reads as a dropped
+// connection (1006). Limits are net/http's: http.Server.MaxHeaderBytes
+// (431 beyond it), and the HTTP/2 server's stream and flow-control
+// settings (http.Server.HTTP2). Each stream costs a goroutine that reads
+// it into an 8 KiB buffer (smaller with conn.Options.ReadBufferSize), and
+// the handler's goroutine stays for the WebSocket's life.
+//
 // # Extensions
 //
 // AcceptOptions.Extensions is the seam for extensions such as

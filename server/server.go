@@ -140,9 +140,10 @@ func (n deflateNegotiator) Negotiate(offers []handshake.Extension) ([]handshake.
 // caused by the request.
 var (
 	// ErrHijack is returned by Accept when the http.ResponseWriter does not
-	// let its connection be taken over: an HTTP/2 or HTTP/3 request, or a
-	// wrapping writer that hides the Hijack method and has no Unwrap
-	// method for http.ResponseController to follow.
+	// let its connection be taken over: an HTTP/1.1 request under a server
+	// that does not allow it, or a wrapping writer that hides the Hijack
+	// method and has no Unwrap method for http.ResponseController to
+	// follow. (HTTP/2 requests are not taken over; see acceptHTTP2.)
 	ErrHijack = errors.New("server: cannot take over the HTTP connection")
 )
 
@@ -189,6 +190,13 @@ func (o *AcceptOptions) negotiate(r *http.Request) (agreement, *handshake.Error)
 	if err != nil {
 		return agreement{}, asHandshakeError(err, http.StatusBadRequest)
 	}
+	return o.agree(r, req)
+}
+
+// agree runs the checks that HTTP/1.1 and HTTP/2 handshakes share, on a
+// request handshake.ParseRequest or ParseExtendedConnect validated: the
+// origin, the subprotocol and the extensions.
+func (o *AcceptOptions) agree(r *http.Request, req *handshake.Request) (agreement, *handshake.Error) {
 	if err := o.Origin.Verify(r); err != nil {
 		return agreement{}, asHandshakeError(err, http.StatusForbidden)
 	}
@@ -310,14 +318,19 @@ func asHandshakeError(err error, status int) *handshake.Error {
 // the connection, with any bytes the client sent after its request, to
 // conn.New.
 //
+// A request that arrives over HTTP/2 is served as RFC 8441 describes; see
+// "WebSockets over HTTP/2" in the package doc, and what it says about
+// the handler's return.
+//
 // After a successful Accept the handler must not use w or r.Body again.
-// The returned Conn outlives the handler if the handler returns; the
+// Over HTTP/1.1 the returned Conn outlives the handler if the handler
+// returns (over HTTP/2 it does not); the
 // request's context, however, is not cancelled when the connection ends
 // (and is cancelled when the handler returns, so do not pass it to the
 // Conn's methods from a goroutine that outlives the handler).
 //
-// A server that holds many connections should serve each Conn from a
-// goroutine of its own and return from the handler: until the handler
+// Over HTTP/1.1, a server that holds many connections should serve each
+// Conn from a goroutine of its own and return from the handler: until the handler
 // returns, net/http keeps the request's read and write buffers (8 KiB)
 // and the handler goroutine's stack, which grew through net/http's
 // serving path. An idle Conn itself holds no buffers (see conn.Options).
@@ -326,6 +339,9 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *AcceptOptions) (*conn.
 	if !o.Connections.begin() {
 		shuttingDown().ServeHTTP(w, r)
 		return nil, ErrShuttingDown
+	}
+	if r.ProtoMajor == 2 {
+		return o.acceptHTTP2(w, r)
 	}
 	nc, a, buffered, err := o.hijack(w, r)
 	if err != nil {

@@ -28,6 +28,26 @@
 // well, a connection keeps its window while it sends messages and gives it
 // back once it has sent none for D.
 //
+// With -tls the server speaks HTTPS (wss://), with the certificate and key
+// of -cert and -key, or with a self-signed certificate for 127.0.0.1 and
+// localhost generated in memory when they are not given. With -h2 it also
+// speaks HTTP/2 (over TLS with ALPN "h2", or cleartext with prior
+// knowledge) and takes WebSockets over it as extended CONNECT streams
+// (RFC 8441): browsers then carry every WebSocket of a page on the page's
+// own connection. net/http does that only when the process starts with
+// GODEBUG=http2xconnect=1 in its environment; -h2 restarts the command
+// with it when it is missing.
+//
+//	go run ./examples/echo -tls -h2 -compress
+//	go run ./examples/echo -client wss://127.0.0.1:9001/ -insecure -h2
+//
+// As a client, -h2 dials over HTTP/2 or fails (client.HTTP2Require), and
+// -insecure accepts any certificate (for the self-signed one).
+//
+// A plain GET (not a WebSocket handshake) is answered with a small HTML
+// page, so that a browser has a page of the server's origin to open
+// WebSockets from.
+//
 // The server is set up to face the internet as a server should (see the
 // package doc of server): a client has -handshake-timeout (10 s) to send
 // its upgrade request, whose header may take 8 KiB (431 beyond), and
@@ -44,6 +64,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,6 +73,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -60,10 +82,18 @@ import (
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/internal/echo"
+	"github.com/rfc6455/ws/internal/h2stream"
 	"github.com/rfc6455/ws/server"
 )
 
 func main() {
+	if slices.ContainsFunc(os.Args[1:], func(a string) bool { return a == "-h2" || a == "--h2" || a == "-h2=true" }) &&
+		!slices.Contains(os.Args[1:], "-client") && !server.ExtendedConnectEnabled() {
+		// net/http reads GODEBUG once, at start: start again with it.
+		if err := h2stream.Reexec(); err != nil {
+			fmt.Fprintln(os.Stderr, "echo: restarting with GODEBUG="+server.GODEBUGSetting+":", err)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stderr))
@@ -80,6 +110,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	noTakeover := fs.Bool("no-context-takeover", false, "with -compress, as a server: compress each message on its own (server_no_context_takeover), keeping no compression window per connection")
 	release := fs.Duration("release-compression", 0, "with -compress: give a connection's compression window back once it has compressed nothing for this long (conn.Options.ReleaseCompressionAfter)")
 	handshakeTimeout := fs.Duration("handshake-timeout", 10*time.Second, "as a server: time a client has to send its upgrade request (http.Server.ReadHeaderTimeout, or AcceptOptions.HandshakeTimeout with -raw)")
+	useTLS := fs.Bool("tls", false, "as a server: serve HTTPS (wss://); see -cert and -key")
+	certFile := fs.String("cert", "", "with -tls: certificate file (PEM); a self-signed certificate is generated when empty")
+	keyFile := fs.String("key", "", "with -tls: private key file (PEM)")
+	h2 := fs.Bool("h2", false, "as a server: also speak HTTP/2 and take WebSockets over it (RFC 8441); as a client: dial over HTTP/2 or fail")
+	insecure := fs.Bool("insecure", false, "as a client: accept any server certificate (for -tls's self-signed one)")
 	grace := fs.Duration("grace", 5*time.Second, "as a server, when stopped by SIGINT or SIGTERM: how long to wait for the close handshakes (1001 Going Away) before closing what is left")
 	// The conn package's protections; zero keeps its defaults, negative
 	// turns one off.
@@ -96,13 +131,41 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	sopts, copts := options(&co, *compress, *noTakeover)
 	sopts.HandshakeTimeout = *handshakeTimeout
 	if *clientURL != "" {
+		copts.Proxy = client.NoProxy
+		if *h2 {
+			copts.HTTP2 = client.HTTP2Require
+		}
+		if *insecure {
+			copts.TLSConfig = &tls.Config{InsecureSkipVerify: true} // asked for with -insecure
+		}
 		if err := echo.RunClient(ctx, *clientURL, copts); err != nil {
 			fmt.Fprintln(stderr, "echo:", err)
 			return 1
 		}
 		return 0
 	}
-	if err := serve(ctx, *addr, sopts, *raw, *grace, stderr); err != nil {
+	cfg := serveConfig{opts: sopts, raw: *raw, grace: *grace, h2: *h2}
+	if *useTLS || *certFile != "" {
+		tc, err := tlsConfig(*certFile, *keyFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "echo:", err)
+			return 1
+		}
+		cfg.tls = tc
+	}
+	if *h2 && *raw {
+		fmt.Fprintln(stderr, "echo: -h2 needs net/http; it does not go with -raw")
+		return 2
+	}
+	if *h2 && !server.ExtendedConnectEnabled() {
+		fmt.Fprintf(stderr, "echo: warning: GODEBUG lacks %s: HTTP/2 is served, WebSockets go over HTTP/1.1\n", server.GODEBUGSetting)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "echo:", err)
+		return 1
+	}
+	if err := serve(ctx, ln, cfg, stderr); err != nil {
 		fmt.Fprintln(stderr, "echo:", err)
 		return 1
 	}
@@ -127,12 +190,13 @@ func options(co *conn.Options, compress, noTakeover bool) (*server.AcceptOptions
 // down gracefully within grace: it stops accepting, sends 1001 Going Away
 // to every WebSocket connection (server.Connections.Shutdown) and closes
 // whatever has not finished its close handshake when grace is up.
-func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw bool, grace time.Duration, stderr io.Writer) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
+func serve(ctx context.Context, ln net.Listener, cfg serveConfig, stderr io.Writer) error {
+	opts, raw, grace := cfg.opts, cfg.raw, cfg.grace
+	scheme := "ws"
+	if cfg.tls != nil {
+		scheme = "wss"
 	}
-	fmt.Fprintf(stderr, "echo: serving on ws://%s/\n", ln.Addr())
+	fmt.Fprintf(stderr, "echo: serving on %s://%s/\n", scheme, ln.Addr())
 	conns := &server.Connections{}
 	o := *opts
 	o.Connections = conns
@@ -151,6 +215,9 @@ func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw boo
 	}
 
 	if raw {
+		if cfg.tls != nil {
+			ln = tls.NewListener(ln, cfg.tls)
+		}
 		o.Origin.AllowAll = true // a test server, as echo.Handler
 		// Serve's own context is not ctx: its handlers close their
 		// connections at once when it ends, and they are to be closed
@@ -171,8 +238,14 @@ func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw boo
 		}
 		return nil
 	}
+	var h http.Handler = pageOr(echo.Handler(&o))
+	if cfg.wrap != nil {
+		h = cfg.wrap(h)
+	}
 	srv := &http.Server{
-		Handler: echo.Handler(&o),
+		Handler:   h,
+		TLSConfig: cfg.tls,
+		Protocols: protocols(cfg.tls != nil, cfg.h2),
 		// A client has this long to send its request's header: without
 		// it, a connection that sends nothing is held for good.
 		ReadHeaderTimeout: o.HandshakeTimeout,
@@ -183,7 +256,13 @@ func serve(ctx context.Context, addr string, opts *server.AcceptOptions, raw boo
 		IdleTimeout: 30 * time.Second,
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if cfg.tls != nil {
+			served <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-served:
 		return err

@@ -45,6 +45,13 @@ func Handler(opts *server.AcceptOptions) http.Handler {
 		if err != nil {
 			return // Accept has answered the request
 		}
+		if r.ProtoMajor == 2 {
+			// Over HTTP/2 the handler's return ends the stream
+			// (RFC 8441 §6): serve the connection here.
+			defer c.CloseNow()
+			Loop(context.Background(), c)
+			return
+		}
 		// The connection lives on in a goroutine of its own and the
 		// handler returns: until it does, net/http keeps the request's
 		// buffers (8 KiB) and the handler goroutine's deep stack, which

@@ -7,7 +7,8 @@
 //	go run ./autobahn/cmd/testee-client -url ws://127.0.0.1:9001 -agent mine
 //
 // It works with the original suite's fuzzing server as well as with
-// wstest's.
+// wstest's. With -h2 it connects over HTTP/2 (RFC 8441), to
+// wstest -m fuzzingserver -h2.
 package main
 
 import (
@@ -31,8 +32,12 @@ func main() {
 	agent := flag.String("agent", "rfc6455-ws-client", "agent name for the reports")
 	parallel := flag.Int("j", 1, "cases run at once (the original's testee clients run one at a time)")
 	compress := flag.Bool("compress", true, "offer permessage-deflate (RFC 7692)")
+	h2 := flag.Bool("h2", false, "connect over HTTP/2 (RFC 8441 extended CONNECT; prior knowledge for ws://, ALPN for wss://), every case on one shared connection while the server allows")
 	flag.Parse()
 	useCompression = *compress
+	if *h2 {
+		http2Pool = client.NewHTTP2Pool(nil)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, *base, *agent, *parallel); err != nil {
@@ -41,13 +46,20 @@ func main() {
 	}
 }
 
-// useCompression is the -compress flag, read once in main.
-var useCompression bool
+// useCompression is the -compress flag, read once in main; http2Pool is
+// set by -h2.
+var (
+	useCompression bool
+	http2Pool      *client.HTTP2Pool
+)
 
 func options() *client.DialOptions {
 	opts := &client.DialOptions{Conn: &conn.Options{}}
 	if useCompression {
 		opts.Compression = &deflate.ClientOptions{}
+	}
+	if http2Pool != nil {
+		opts.HTTP2, opts.HTTP2Pool, opts.Proxy = client.HTTP2Require, http2Pool, client.NoProxy
 	}
 	return opts
 }

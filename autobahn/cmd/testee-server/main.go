@@ -6,7 +6,8 @@
 //	go run ./autobahn/cmd/wstest -m fuzzingclient -s spec.json
 //
 // With -compress (the default) it accepts permessage-deflate offers;
-// -compress=false declines them. It echoes every message with its opcode at every path and accepts any
+// -compress=false declines them. With -h2 it also takes WebSockets over
+// HTTP/2 with prior knowledge (RFC 8441), for wstest -h2. It echoes every message with its opcode at every path and accepts any
 // Origin: it is a test server, never to be exposed to browsers.
 package main
 
@@ -21,13 +22,21 @@ import (
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/deflate"
 	"github.com/rfc6455/ws/internal/echo"
+	"github.com/rfc6455/ws/internal/h2stream"
 	"github.com/rfc6455/ws/server"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9001", "address to serve on")
 	compress := flag.Bool("compress", true, "accept permessage-deflate offers (RFC 7692)")
+	h2 := flag.Bool("h2", false, "also take WebSockets over HTTP/2 with prior knowledge (RFC 8441; restarts with GODEBUG=http2xconnect=1), for wstest -h2")
 	flag.Parse()
+	if *h2 {
+		if err := h2stream.Reexec(); err != nil {
+			fmt.Fprintln(os.Stderr, "testee-server:", err)
+			os.Exit(1)
+		}
+	}
 	opts := &server.AcceptOptions{Conn: &conn.Options{}}
 	if *compress {
 		opts.Compression = &deflate.ServerOptions{}
@@ -39,6 +48,11 @@ func main() {
 	}
 	fmt.Printf("testee-server: serving on ws://%s/\n", ln.Addr())
 	srv := &http.Server{Handler: echo.Handler(opts), ReadHeaderTimeout: 10 * time.Second}
+	if *h2 {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 	if err := srv.Serve(ln); err != nil {
 		fmt.Fprintln(os.Stderr, "testee-server:", err)
 		os.Exit(1)

@@ -9,6 +9,7 @@
 //	wstest -all                              project job including section 9
 //	wstest -m fuzzingclient -s spec.json     test the servers listed in spec.json
 //	wstest -m fuzzingserver -s spec.json     serve testee clients at the spec's url
+//	wstest -h2                               project job over HTTP/2 (RFC 8441)
 //
 // The exit status is 1 when a case is FAILED or, with -expected, when the
 // results differ from the expected results; 2 on other errors.
@@ -31,12 +32,13 @@ import (
 	"github.com/rfc6455/ws/autobahn"
 	"github.com/rfc6455/ws/autobahn/cases"
 	"github.com/rfc6455/ws/autobahn/report"
+	"github.com/rfc6455/ws/internal/h2stream"
 )
 
 type flags struct {
 	mode, spec, testdata, outdir, expected string
 	parallel                               int
-	all, update, compress                  bool
+	all, update, compress, h2              bool
 }
 
 func main() {
@@ -50,8 +52,16 @@ func main() {
 	flag.BoolVar(&f.update, "update", false, "write the expected-results file(s) from this run instead of comparing")
 	flag.BoolVar(&f.all, "all", false, "project job: include section 9 (performance)")
 	flag.BoolVar(&f.compress, "compress", true, "project job: let the project's testees negotiate permessage-deflate")
+	flag.BoolVar(&f.h2, "h2", false, "run the cases over HTTP/2 (RFC 8441 extended CONNECT): as a client (fuzzingclient, project job) to the testee servers, as a server (fuzzingserver, project job) to the testee clients; cleartext with prior knowledge for ws://, TLS with ALPN for wss://")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the suite to this file")
 	flag.Parse()
+	if f.h2 {
+		// net/http's HTTP/2 server takes extended CONNECT only with
+		// GODEBUG=http2xconnect=1 in the environment at start.
+		if err := h2stream.Reexec(); err != nil {
+			fatal(err)
+		}
+	}
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -145,7 +155,7 @@ func fuzzingClient(ctx context.Context, f flags, set *cases.Set) (int, error) {
 		spec.OutDir = "./reports/servers"
 	}
 	res := autobahn.NewResults()
-	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress()}
+	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress(), HTTP2: f.h2}
 	start := time.Now()
 	runErr := c.Run(ctx, res)
 	snap := res.Snapshot()
@@ -191,17 +201,27 @@ func fuzzingServer(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	if tc, err := srv.TLSConfig(); err != nil {
+	tc, err := srv.TLSConfig()
+	if err != nil {
 		return 2, err
-	} else if tc != nil {
+	}
+	if tc != nil && !f.h2 {
 		ln = tls.NewListener(ln, tc)
 	}
-	fmt.Printf("Autobahn|Testsuite (Go) fuzzing server on %s: %d cases for any client connecting\n", spec.URL, len(ids))
+	over := ""
+	if f.h2 {
+		over = " over HTTP/2"
+	}
+	fmt.Printf("Autobahn|Testsuite (Go) fuzzing server on %s%s: %d cases for any client connecting\n", spec.URL, over, len(ids))
 	go func() {
 		<-ctx.Done()
 		srv.Close()
 	}()
-	if err := srv.Serve(ln); err != nil {
+	serve := srv.Serve
+	if f.h2 {
+		serve = func(ln net.Listener) error { return srv.ServeHTTP2(ln, tc) }
+	}
+	if err := serve(ln); err != nil {
 		return 2, err
 	}
 	if err := srv.WriteReports(); err != nil {

@@ -37,10 +37,13 @@ func ownEchoHandler(compress bool) (http.Handler, error) {
 // ownEchoClient connects to url, echoes every message with its opcode
 // until the peer closes, answers the close, and returns nil on a clean
 // close.
-func ownEchoClient(ctx context.Context, url string, compress bool) error {
+func ownEchoClient(ctx context.Context, url string, compress bool, h2 *client.HTTP2Pool) error {
 	opts := &client.DialOptions{Conn: &conn.Options{}}
 	if compress {
 		opts.Compression = &deflate.ClientOptions{}
+	}
+	if h2 != nil {
+		opts.HTTP2, opts.HTTP2Pool, opts.Proxy = client.HTTP2Require, h2, client.NoProxy
 	}
 	return echo.RunClient(ctx, url, opts)
 }
@@ -50,7 +53,9 @@ const (
 	ownClientAgent = "rfc6455-ws-client"
 )
 
-// projectJob runs the suite against the project's own server and client.
+// projectJob runs the suite against the project's own server and client;
+// with f.h2, every case over HTTP/2 (RFC 8441, cleartext with prior
+// knowledge) in both halves, judged against the same expected results.
 func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	patterns := []string{"1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*", "12.*", "13.*"}
 	if f.all {
@@ -71,6 +76,13 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 		return 2, err
 	}
 	hs := &http.Server{Handler: handler}
+	if f.h2 {
+		// Both HTTP/1.1 and HTTP/2 with prior knowledge (h2c), as a
+		// server that takes both would.
+		hs.Protocols = new(http.Protocols)
+		hs.Protocols.SetHTTP1(true)
+		hs.Protocols.SetUnencryptedHTTP2(true)
+	}
 	go hs.Serve(ln)
 	defer hs.Close()
 	out := "reports"
@@ -81,7 +93,7 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 		Servers: []autobahn.ServerSpec{{Agent: ownServerAgent, URL: "ws://" + ln.Addr().String()}}}
 	res := autobahn.NewResults()
 	start := time.Now()
-	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress()}
+	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress(), HTTP2: f.h2}
 	if err := c.Run(ctx, res); err != nil {
 		return 2, err
 	}
@@ -101,11 +113,18 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	go srv.Serve(fln)
+	var pool *client.HTTP2Pool
+	if f.h2 {
+		go srv.ServeHTTP2(fln, nil)
+		pool = client.NewHTTP2Pool(nil)
+		defer pool.CloseIdleConnections()
+	} else {
+		go srv.Serve(fln)
+	}
 	defer srv.Close()
 	start = time.Now()
 	base := "ws://" + fln.Addr().String()
-	if err := runTesteeClient(ctx, base, ownClientAgent, ids, set, f.parallel, f.compress, progress()); err != nil {
+	if err := runTesteeClient(ctx, base, ownClientAgent, ids, set, f.parallel, f.compress, pool, progress()); err != nil {
 		return 2, err
 	}
 	if err := srv.WriteReports(); err != nil {
@@ -128,10 +147,10 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 // runTesteeClient runs every case with the project's client, like a
 // classic testee client would (one /runCase connection per case), several
 // at once; section 9 cases run one at a time.
-func runTesteeClient(ctx context.Context, base, agent string, ids []string, set *cases.Set, parallel int, compress bool, progress autobahn.Progress) error {
+func runTesteeClient(ctx context.Context, base, agent string, ids []string, set *cases.Set, parallel int, compress bool, h2 *client.HTTP2Pool, progress autobahn.Progress) error {
 	var done atomic.Int64
 	run := func(n int) {
-		ownEchoClient(ctx, base+"/runCase?case="+strconv.Itoa(n)+"&agent="+agent, compress)
+		ownEchoClient(ctx, base+"/runCase?case="+strconv.Itoa(n)+"&agent="+agent, compress, h2)
 		progress.Progress(int(done.Add(1)), len(ids), ids[n-1], agent)
 	}
 	defer progress.Done()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests of the chat and dashboard examples: headless Chromium
 # (Debian's chromium, driven by playwright-core), two chat processes behind
-# nginx sharing rooms through redis-server, and the dashboard.
+# nginx sharing rooms through redis-server, and the dashboard; then
+# WebSockets over HTTP/2 from Chromium to examples/echo (a Go test that
+# drives the browser through the DevTools protocol).
 #
 #   bash examples/apps/e2e/run.sh
 #
@@ -11,7 +13,7 @@
 # Screenshots and server logs go to e2e/artifacts/ (or $ARTIFACTS).
 #
 # It runs in five steps (install, npm, build, servers, tests), each
-# announced as "step i/5"; while one runs, a line every 4 s says which and
+# announced as "step i/6"; while one runs, a line every 4 s says which and
 # for how long (E2E_HEARTBEAT=seconds to change), so the output never goes
 # quiet for more than 5 s. The last line is the verdict and where the
 # artifacts are.
@@ -24,7 +26,7 @@ START=$(date +%s)
 log() { echo "e2e [$(( $(date +%s) - START ))s] $*"; }
 
 # --- Progress: steps and a heartbeat -----------------------------------------
-STEPS=5
+STEPS=6
 STEP_FILE=$(mktemp /tmp/ws-e2e-step.XXXXXX)
 step() { # step I NAME: the run is now in step I of $STEPS
 	echo "$1 $(date +%s) $2" >"$STEP_FILE"
@@ -161,4 +163,6 @@ export CHAT_A_ADDR="127.0.0.1:$CHAT_A" CHAT_B_ADDR="127.0.0.1:$CHAT_B"
 export ARTIFACTS CHROMIUM=${CHROMIUM:-$(command -v chromium)}
 mkdir -p "$ARTIFACTS"
 step 5 "tests in headless Chromium ($(ls tests/*.test.mjs | wc -l) files, node --test)"
-timeout 300 node --test --test-concurrency=1 --test-timeout=60000 tests/*.test.mjs
+timeout 420 node --test --test-concurrency=1 --test-timeout=120000 tests/*.test.mjs
+step 6 "WebSockets over HTTP/2 in Chromium (examples/echo TestChromiumHTTP2, root module)"
+(cd "$APPS/../.." && CHROMIUM="$CHROMIUM" timeout 180 go test -count=1 -run 'TestChromiumHTTP2' -v ./examples/echo/ | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+chromium_test)')
