@@ -611,8 +611,12 @@ func TestHTTP2Shutdown(t *testing.T) {
 		_, _, err := c.ReadMessage(ctx, nil)
 		readEnd <- err
 	}()
-	if n := conns.Len(); n != 1 {
-		t.Fatalf("Connections.Len() = %d, want 1", n)
+	// The server registers the Conn after it has sent the 200 that ended
+	// Dial: wait a bounded time for it.
+	for deadline := time.Now().Add(2 * time.Second); conns.Len() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Connections.Len() = %d after 2 s, want 1", conns.Len())
+		}
 	}
 	if err := conns.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)

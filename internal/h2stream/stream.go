@@ -241,7 +241,8 @@ func (c *Conn) abortWrite() {
 }
 
 // Close ends the stream as its role does (Config.OnClose) and makes
-// blocked and later calls return net.ErrClosed. It is safe to call more
+// blocked and later calls return net.ErrClosed. It returns once no Write
+// is in progress, so nothing touches the stream after it. It is safe to call more
 // than once and from any goroutine.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
@@ -249,6 +250,12 @@ func (c *Conn) Close() error {
 		c.rdl.stop()
 		c.wdl.stop()
 		c.abortWrite()
+		// Wait for the Write in progress, if any, to return: a server's
+		// stream is its handler's ResponseWriter, which must not be
+		// touched once the handler has returned, and a handler returns
+		// after closing its Conn. Bounded: the write was just aborted.
+		c.wmu.Lock()
+		c.wmu.Unlock()
 		if c.cfg.OnClose != nil {
 			c.cfg.OnClose(c.pumpDone)
 		}
