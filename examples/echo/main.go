@@ -14,6 +14,10 @@
 // when the closing handshake completed (RFC 6455 §7.1.4, whatever the
 // code) and 1 otherwise.
 //
+// With -event, the server runs in the event mode of package server/event:
+// connections are served from epoll loops, with no goroutine per
+// connection (Linux only, plain TCP; -raw and -grace do not apply).
+//
 // With -raw, the server runs the opening handshake itself on each accepted
 // TCP connection (server.Serve) instead of going through net/http: no
 // http.Server state per connection, which is what a server holding very
@@ -61,6 +65,7 @@ import (
 	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/internal/echo"
 	"github.com/rfc6455/ws/server"
+	"github.com/rfc6455/ws/server/event"
 )
 
 func main() {
@@ -76,6 +81,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve on")
 	clientURL := fs.String("client", "", "run as a client of the echo server at this ws:// or wss:// URL")
 	compress := fs.Bool("compress", false, "negotiate permessage-deflate (RFC 7692): accept offers as a server, offer it as a client")
+	evented := fs.Bool("event", false, "serve from epoll loops (package server/event: no goroutine per connection; Linux, plain TCP) instead of a goroutine per connection")
 	raw := fs.Bool("raw", false, "serve with server.Serve straight on the listener instead of net/http (less memory per connection)")
 	noTakeover := fs.Bool("no-context-takeover", false, "with -compress, as a server: compress each message on its own (server_no_context_takeover), keeping no compression window per connection")
 	release := fs.Duration("release-compression", 0, "with -compress: give a connection's compression window back once it has compressed nothing for this long (conn.Options.ReleaseCompressionAfter)")
@@ -102,6 +108,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if *evented {
+		if err := serveEvents(ctx, *addr, sopts, stderr); err != nil {
+			fmt.Fprintln(stderr, "echo:", err)
+			return 1
+		}
+		return 0
+	}
 	if err := serve(ctx, *addr, sopts, *raw, *grace, stderr); err != nil {
 		fmt.Fprintln(stderr, "echo:", err)
 		return 1
@@ -120,6 +133,24 @@ func options(co *conn.Options, compress, noTakeover bool) (*server.AcceptOptions
 		do.Compression = &deflate.ClientOptions{}
 	}
 	return so, do
+}
+
+// serveEvents runs the echo endpoint on addr in the event mode until ctx
+// is done; event.Serve then sends 1001 Going Away to every connection and
+// waits at most the close timeout for the answers.
+func serveEvents(ctx context.Context, addr string, opts *server.AcceptOptions, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "echo: serving on ws://%s/ (event mode)\n", ln.Addr())
+	o := *opts
+	o.Origin.AllowAll = true // a test server, as echo.Handler
+	err = event.Serve(ctx, ln, &event.Options{Accept: &o}, echo.EventHandler())
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // serve runs the echo endpoint on addr until ctx is done, through
