@@ -53,6 +53,7 @@ type Conn struct {
 	why       error // why the connection ended, for OnClose
 	jobs      jobQueue
 	scheduled bool // in the pool's queue or running
+	batching  bool // a worker runs c's callbacks: writes wait for endBatchLocked
 	pendingIn int  // bytes of messages in jobs
 }
 
@@ -160,6 +161,10 @@ func (c *Conn) sendLocked(h frame.Header, payload []byte, control bool) error {
 	}
 	h.Length = int64(len(payload))
 	size := h.Size() + len(payload)
+	if c.batching && !c.wantOut && len(c.out) > 0 && len(c.out)+size > c.s.set.queueLimit {
+		c.endBatchLocked() // the batch is at the bound: write it now
+		c.batching = true
+	}
 	for !control && len(c.out) > 0 && len(c.out)+size > c.s.set.queueLimit {
 		switch c.s.set.policy {
 		case Drop:
@@ -175,7 +180,15 @@ func (c *Conn) sendLocked(h frame.Header, payload []byte, control bool) error {
 			return ErrClosed
 		}
 	}
-	if len(c.out) > 0 {
+	if len(c.out) > 0 || c.batching {
+		// Queued behind earlier bytes, or written while callbacks run:
+		// the worker writes what they produced with one system call when
+		// the connection's callbacks are done (endBatchLocked), as a
+		// goroutine-mode Conn defers its flush while input is buffered.
+		if len(c.out) == 0 {
+			c.out = getOut(size)
+			c.outSince.Store(time.Now().UnixNano())
+		}
 		c.out = frame.AppendHeader(c.out, h)
 		c.out = append(c.out, payload...)
 		c.buffered.Store(int64(len(c.out)))
@@ -230,10 +243,28 @@ func writeFD(fd int, b []byte) (int, error) {
 	}
 }
 
+// Queue buffers of up to 64 KiB come from a pool: with write batching,
+// every burst of replies starts one.
+var outPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+func getOut(n int) []byte {
+	if n > 16<<10 {
+		return make([]byte, 0, n)
+	}
+	return (*outPool.Get().(*[]byte))[:0]
+}
+
+func putOut(b []byte) {
+	if cap(b) >= 16<<10 && cap(b) <= 64<<10 {
+		b = b[:0]
+		outPool.Put(&b)
+	}
+}
+
 // queueLocked starts the queue with a and b and asks the loop to say when
 // the socket is writable.
 func (c *Conn) queueLocked(a, b []byte) {
-	c.out = append(append(make([]byte, 0, len(a)+len(b)), a...), b...)
+	c.out = append(append(getOut(len(a)+len(b)), a...), b...)
 	c.buffered.Store(int64(len(c.out)))
 	c.outSince.Store(time.Now().UnixNano())
 	c.wantOut = true
@@ -270,6 +301,20 @@ func (c *Conn) waitDrainLocked() bool {
 
 var errWriteTimeout = errors.New("event: write timeout: the peer does not read")
 
+// endBatchLocked writes what c's callbacks queued, when the worker has
+// run them all; what the socket does not take waits for the loop.
+func (c *Conn) endBatchLocked() {
+	c.batching = false
+	if len(c.out) == 0 || c.wantOut || c.fd < 0 {
+		return
+	}
+	c.flushLocked()
+	if len(c.out) > 0 && !c.wantOut && c.fd >= 0 {
+		c.wantOut = true
+		c.l.modify(c)
+	}
+}
+
 // flushLocked writes what is queued, on the loop when the socket is
 // writable.
 func (c *Conn) flushLocked() {
@@ -293,9 +338,12 @@ func (c *Conn) flushLocked() {
 		c.drained = nil
 	}
 	if rest == 0 {
+		putOut(c.out)
 		c.out = nil // an idle connection holds no buffer
-		c.wantOut = false
-		c.l.modify(c)
+		if c.wantOut {
+			c.wantOut = false
+			c.l.modify(c)
+		}
 		c.afterFlushLocked()
 	}
 }

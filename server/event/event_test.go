@@ -42,6 +42,10 @@ func start(t *testing.T, opts *event.Options, h event.Handler) string {
 	return "ws://" + ln.Addr().String() + "/"
 }
 
+func eventOptions(readLimit int64) *event.Options {
+	return &event.Options{Accept: &server.AcceptOptions{Conn: &conn.Options{ReadLimit: readLimit}}}
+}
+
 func echoHandler() event.Handler {
 	return event.Handler{OnMessage: func(c *event.Conn, typ conn.MessageType, data []byte) {
 		c.WriteMessage(typ, data)

@@ -75,9 +75,11 @@ func (c *Conn) runJobs() {
 		j := c.jobs.head
 		if j == nil {
 			c.scheduled = false
+			c.endBatchLocked()
 			c.mu.Unlock()
 			return
 		}
+		c.batching = true
 		c.jobs.head = j.next
 		if c.jobs.head == nil {
 			c.jobs.tail = nil
