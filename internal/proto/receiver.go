@@ -46,8 +46,9 @@ type Event struct {
 	Compressed bool
 	Final      bool
 	// Payload is the piece of data or the control frame's payload. It
-	// points into the caller's input (unmasked in place) or the receiver's
-	// control buffer, and is valid until the next call.
+	// points into the caller's input (unmasked in place) or, for a control
+	// frame split across calls, a buffer of the receiver's; it is valid
+	// until the next call.
 	Payload []byte
 	// Close: the peer's status and reason.
 	Close PeerClose
@@ -55,9 +56,10 @@ type Event struct {
 
 // Receiver is the receiving half of a WebSocket endpoint, driven by pushes
 // of bytes: an event loop hands it what a read returned, in pieces of any
-// size, and it returns one event at a time. It holds at most a frame
-// header's and a control payload's bytes between calls (144 bytes), never
-// a message: the driver decides where payload goes. It applies Rules to
+// size, and it returns one event at a time. Between calls it holds at
+// most a frame header's bytes and, only while a control frame is split
+// across calls, that frame's payload; never a message: the driver decides
+// where payload goes. It applies Rules to
 // every header, unmasks payload in place (§5.3) and validates text that no
 // extension encodes as UTF-8 as it arrives (§8.1); text an extension
 // decodes is the driver's to validate after decoding, with
@@ -73,7 +75,7 @@ type Receiver struct {
 	inFrame   bool
 	remaining int64
 	pos       int // masking key position of the next payload byte
-	ctrl      [frame.MaxControlPayload]byte
+	ctrl      *[frame.MaxControlPayload]byte // a control payload split across calls; nil otherwise
 	nctrl     int
 	typ       frame.Opcode // opcode of the open data message
 	encoded   bool         // the open message carries the extension's bit
@@ -119,14 +121,25 @@ func (r *Receiver) Receive(p []byte) (n int, ev Event, err error) {
 			continue
 		}
 		if r.h.Opcode.IsControl() {
-			k := copy(r.ctrl[r.nctrl:r.h.Length], p[n:])
-			n += k
-			r.nctrl += k
-			if int64(r.nctrl) < r.h.Length {
-				return n, Event{}, nil
+			var payload []byte
+			if r.nctrl == 0 && int64(len(p)-n) >= r.h.Length {
+				// The whole payload is here, the usual case: a view of p.
+				payload = p[n : n+int(r.h.Length)]
+				n += len(payload)
+			} else {
+				if r.ctrl == nil {
+					r.ctrl = new([frame.MaxControlPayload]byte)
+				}
+				k := copy(r.ctrl[r.nctrl:r.h.Length], p[n:])
+				n += k
+				r.nctrl += k
+				if int64(r.nctrl) < r.h.Length {
+					return n, Event{}, nil
+				}
+				payload = r.ctrl[:r.nctrl]
+				r.ctrl = nil // needed again only if a control frame is split again
 			}
 			r.inFrame = false
-			payload := r.ctrl[:r.nctrl]
 			if r.h.Masked {
 				frame.Mask(r.h.Key, 0, payload)
 			}

@@ -306,6 +306,8 @@ type loop struct {
 	wake int // eventfd that ends run
 	buf  []byte
 	msgs bytes.Reader // source of a compressed message being decoded
+	req  bytes.Reader // source of a handshake request being parsed
+	br   *bufio.Reader
 }
 
 func newLoop(s *srv) (*loop, error) {
@@ -556,19 +558,33 @@ func (l *loop) decode(c *Conn, wire []byte) (*[]byte, error) {
 // handshake collects the upgrade request; once it is whole, it is checked
 // and answered, and handshake returns the bytes after it.
 func (l *loop) handshake(c *Conn, p []byte) ([]byte, bool) {
-	if c.hs == nil {
-		c.hs = make([]byte, 0, min(len(p), c.s.set.maxHeaderBytes)+4)
+	// A request that arrives in one read, the usual case, is parsed where
+	// it lies; only one split across reads is collected in c.hs.
+	buf := p
+	if c.hs != nil {
+		c.hs = append(c.hs, p...)
+		buf = c.hs
 	}
-	c.hs = append(c.hs, p...)
-	end := bytes.Index(c.hs, []byte("\r\n\r\n"))
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
 	if end < 0 {
-		if len(c.hs) > c.s.set.maxHeaderBytes {
+		if len(buf) > c.s.set.maxHeaderBytes {
 			l.refuse(c, &handshake.Error{Status: http.StatusRequestHeaderFieldsTooLarge, Message: "request header too large"})
+			return nil, false
+		}
+		if c.hs == nil {
+			c.hs = append(make([]byte, 0, len(p)+512), p...)
 		}
 		return nil, false
 	}
 	end += 4
-	r, err := handshake.ReadRequest(bufio.NewReaderSize(bytes.NewReader(c.hs[:end]), 4096), c.s.set.maxHeaderBytes)
+	// The loop's reader and buffer serve every handshake: a connection's
+	// handshake leaves behind only what ReadRequest and Negotiate return.
+	l.req.Reset(buf[:end])
+	if l.br == nil {
+		l.br = bufio.NewReaderSize(&l.req, 4096)
+	}
+	l.br.Reset(&l.req)
+	r, err := handshake.ReadRequest(l.br, c.s.set.maxHeaderBytes)
 	if err != nil {
 		l.refuse(c, err)
 		return nil, false
@@ -578,7 +594,7 @@ func (l *loop) handshake(c *Conn, p []byte) ([]byte, bool) {
 		l.refuse(c, err)
 		return nil, false
 	}
-	rest := c.hs[end:]
+	rest := buf[end:]
 	c.hs = nil
 	c.ext, c.subprotocol = neg.Extension, neg.Subprotocol
 	var rsv byte
