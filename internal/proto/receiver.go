@@ -74,7 +74,7 @@ type Receiver struct {
 	h         frame.Header // frame whose payload is being received
 	inFrame   bool
 	remaining int64
-	pos       int // masking key position of the next payload byte
+	pos       int                            // masking key position of the next payload byte
 	ctrl      *[frame.MaxControlPayload]byte // a control payload split across calls; nil otherwise
 	nctrl     int
 	typ       frame.Opcode // opcode of the open data message
