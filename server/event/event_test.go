@@ -340,3 +340,38 @@ func TestTimeouts(t *testing.T) {
 		}
 	})
 }
+
+// A peer that pings without reading cannot grow the write queue past its
+// bound with pongs (RFC 6455 §5.5.3 lets a ping go unanswered when a
+// later one is).
+func TestPingFloodBounded(t *testing.T) {
+	const limit = 64 << 10
+	got := make(chan int, 1)
+	var srv *event.Conn
+	var mu sync.Mutex
+	h := event.Handler{
+		OnOpen: func(c *event.Conn) { mu.Lock(); srv = c; mu.Unlock() },
+		OnMessage: func(c *event.Conn, typ conn.MessageType, data []byte) {
+			got <- c.BufferedAmount()
+		},
+	}
+	url := start(t, &event.Options{WriteQueueLimit: limit}, h)
+	nc := rawDial(t, url)
+	ping := masked(0x89, bytes.Repeat([]byte("p"), 125))
+	batch := bytes.Repeat(ping, 1000)
+	for range 100 { // 13 MB of pongs owed: more than the socket buffers hold
+		if _, err := nc.Write(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc.Write(masked(0x81, []byte("done")))
+	queued := testwait.Recv(t, got, "the message after the pings")
+	if queued == 0 || queued > limit+131 {
+		t.Fatalf("BufferedAmount %d after the flood, want 0 < queued <= %d", queued, limit+131)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if srv == nil {
+		t.Fatal("OnOpen did not run")
+	}
+}

@@ -458,8 +458,13 @@ func (l *loop) input(c *Conn, p []byte) {
 				return
 			}
 		case proto.Ping:
+			// A peer that pings and does not read gets no more pongs once
+			// the queue is at its bound: only the latest ping need be
+			// answered (RFC 6455 §5.5.3), and the write timeout ends it.
 			c.mu.Lock()
-			c.sendLocked(frame.Header{Fin: true, Opcode: frame.OpPong}, ev.Payload, true)
+			if len(c.out) < c.s.set.queueLimit {
+				c.sendLocked(frame.Header{Fin: true, Opcode: frame.OpPong}, ev.Payload, true)
+			}
 			c.mu.Unlock()
 		case proto.Pong:
 			// heard already moved: the keepalive sees the answer
@@ -531,7 +536,11 @@ func (l *loop) data(c *Conn, ev *proto.Event) error {
 func (l *loop) decode(c *Conn, wire []byte) (*[]byte, error) {
 	l.msgs.Reset(wire)
 	r := c.ext.DecodeMessage(&l.msgs, c.s.set.readLimit)
-	out := getBuf(max(len(wire)*4, 512))
+	size := max(len(wire)*4, 512)
+	if limit := c.s.set.readLimit; limit > 0 {
+		size = int(min(int64(size), limit+1)) // the decoder stops at the limit
+	}
+	out := getBuf(size)
 	for {
 		if len(*out) == cap(*out) {
 			*out = append(*out, 0)[:len(*out)]
