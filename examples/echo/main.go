@@ -143,7 +143,7 @@ func serveEvents(ctx context.Context, addr string, opts *server.AcceptOptions, s
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "echo: serving on ws://%s/ (event mode)\n", ln.Addr())
+	fmt.Fprintf(stderr, "echo: serving on ws://%s/\n", ln.Addr())
 	o := *opts
 	o.Origin.AllowAll = true // a test server, as echo.Handler
 	err = event.Serve(ctx, ln, &event.Options{Accept: &o}, echo.EventHandler())
