@@ -308,6 +308,17 @@ type loop struct {
 	msgs bytes.Reader // source of a compressed message being decoded
 	req  bytes.Reader // source of a handshake request being parsed
 	br   *bufio.Reader
+
+	// batch collects the callbacks one read produced for a connection,
+	// handed to it with one lock when the read is processed.
+	batch jobQueue
+}
+
+// queue adds a callback to the batch of the connection being read.
+func (l *loop) queue(j job) {
+	n := jobPool.Get().(*job)
+	*n = j
+	l.batch.append(n)
 }
 
 func newLoop(s *srv) (*loop, error) {
@@ -410,6 +421,10 @@ func (l *loop) readable(c *Conn, now int64) {
 		case n > 0:
 			c.heard.Store(now)
 			l.input(c, l.buf[:n])
+			if l.batch.head != nil {
+				c.pushAll(l.batch)
+				l.batch = jobQueue{}
+			}
 			if n < len(l.buf) {
 				return
 			}
@@ -479,7 +494,7 @@ func (l *loop) input(c *Conn, p []byte) {
 				c.why = c.peerClose
 			}
 			c.mu.Unlock()
-			c.push(job{kind: jobPeerClose, reply: ev.Close.Reply()})
+			l.queue(job{kind: jobPeerClose, reply: ev.Close.Reply()})
 			return
 		}
 	}
@@ -496,7 +511,7 @@ func (l *loop) fail(c *Conn, err error) {
 		c.why = err
 	}
 	c.mu.Unlock()
-	c.push(job{kind: jobFail, err: err})
+	l.queue(job{kind: jobFail, err: err})
 }
 
 // data adds a piece of a data message; at its end, the message is decoded
@@ -527,7 +542,7 @@ func (l *loop) data(c *Conn, ev *proto.Event) error {
 			return frame.ErrInvalidUTF8
 		}
 	}
-	c.push(job{kind: jobMessage, typ: conn.MessageType(ev.Type), data: msg})
+	l.queue(job{kind: jobMessage, typ: conn.MessageType(ev.Type), data: msg})
 	return nil
 }
 

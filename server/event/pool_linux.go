@@ -41,23 +41,41 @@ type jobQueue struct{ head, tail *job }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}
 
+// append adds n at the end of q.
+func (q *jobQueue) append(n *job) {
+	if q.tail == nil {
+		q.head = n
+	} else {
+		q.tail.next = n
+	}
+	q.tail = n
+}
+
 // push queues a callback for c and schedules c on the pool.
 func (c *Conn) push(j job) {
 	n := jobPool.Get().(*job)
 	*n = j
+	c.pushAll(jobQueue{n, n})
+}
+
+// pushAll queues the callbacks of q for c, with one lock, and schedules c
+// on the pool.
+func (c *Conn) pushAll(q jobQueue) {
 	c.mu.Lock()
 	if c.jobs.tail == nil {
-		c.jobs.head = n
+		c.jobs.head = q.head
 	} else {
-		c.jobs.tail.next = n
+		c.jobs.tail.next = q.head
 	}
-	c.jobs.tail = n
-	if n.data != nil {
-		c.pendingIn += len(*n.data)
-		if c.pendingIn > c.s.set.maxPendingInput && !c.paused && c.fd >= 0 {
-			c.paused = true // the worker resumes reading once it catches up
-			c.l.modify(c)
+	c.jobs.tail = q.tail
+	for n := q.head; n != nil; n = n.next {
+		if n.data != nil {
+			c.pendingIn += len(*n.data)
 		}
+	}
+	if c.pendingIn > c.s.set.maxPendingInput && !c.paused && c.fd >= 0 {
+		c.paused = true // the worker resumes reading once it catches up
+		c.l.modify(c)
 	}
 	schedule := !c.scheduled
 	c.scheduled = true
@@ -67,7 +85,8 @@ func (c *Conn) push(j job) {
 	}
 }
 
-// runJobs runs c's callbacks until none are left.
+// runJobs runs c's callbacks until none are left, taking all that are
+// queued with one lock each time.
 func (c *Conn) runJobs() {
 	h := &c.s.h
 	for {
@@ -79,53 +98,61 @@ func (c *Conn) runJobs() {
 			c.mu.Unlock()
 			return
 		}
+		c.jobs = jobQueue{}
 		c.batching = true
-		c.jobs.head = j.next
-		if c.jobs.head == nil {
-			c.jobs.tail = nil
-		}
-		if j.data != nil {
-			c.pendingIn -= len(*j.data)
-			if c.paused && c.pendingIn <= c.s.set.maxPendingInput/2 {
-				c.paused = false
-				c.l.modify(c)
+		var why error
+		for n := j; n != nil; n = n.next {
+			if n.data != nil {
+				c.pendingIn -= len(*n.data)
+			}
+			if n.kind == jobClose {
+				why = c.why
 			}
 		}
-		var why error
-		if j.kind == jobClose {
-			why = c.why
+		if c.paused && c.pendingIn <= c.s.set.maxPendingInput/2 {
+			c.paused = false
+			c.l.modify(c)
 		}
 		c.mu.Unlock()
-		switch j.kind {
-		case jobOpen:
-			if h.OnOpen != nil {
-				h.OnOpen(c)
-			}
-		case jobMessage:
-			if h.OnMessage != nil {
-				h.OnMessage(c, j.typ, *j.data)
-			}
-			putBuf(j.data)
-		case jobClose:
-			if h.OnClose != nil {
-				h.OnClose(c, why)
-			}
-		case jobFail:
-			c.mu.Lock()
-			c.failLocked(j.err)
-			c.mu.Unlock()
-		case jobPeerClose:
-			c.mu.Lock()
-			if !c.closeSent.Load() {
-				c.sendCloseLocked(j.reply, "", c.s.set.closeTimeout)
-			}
-			if len(c.out) == 0 {
-				c.shutdownLocked() // the server closes TCP first (RFC 6455 §7.1.1)
-			}
-			c.mu.Unlock()
+		for j != nil {
+			next := j.next
+			c.run(h, j, why)
+			*j = job{}
+			jobPool.Put(j)
+			j = next
 		}
-		*j = job{}
-		jobPool.Put(j)
+	}
+}
+
+// run runs one callback.
+func (c *Conn) run(h *Handler, j *job, why error) {
+	switch j.kind {
+	case jobOpen:
+		if h.OnOpen != nil {
+			h.OnOpen(c)
+		}
+	case jobMessage:
+		if h.OnMessage != nil {
+			h.OnMessage(c, j.typ, *j.data)
+		}
+		putBuf(j.data)
+	case jobClose:
+		if h.OnClose != nil {
+			h.OnClose(c, why)
+		}
+	case jobFail:
+		c.mu.Lock()
+		c.failLocked(j.err)
+		c.mu.Unlock()
+	case jobPeerClose:
+		c.mu.Lock()
+		if !c.closeSent.Load() {
+			c.sendCloseLocked(j.reply, "", c.s.set.closeTimeout)
+		}
+		if len(c.out) == 0 {
+			c.shutdownLocked() // the server closes TCP first (RFC 6455 §7.1.1)
+		}
+		c.mu.Unlock()
 	}
 }
 
