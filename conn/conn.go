@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/proto"
 )
 
 // Role is the side of the connection an endpoint plays. It decides the
@@ -297,7 +298,7 @@ type Conn struct {
 	readLock readLock
 	role     Role // here, where it fills readLock's padding (TestConnSize)
 	fr       frame.Reader
-	rules    receiveRules
+	rules    proto.Rules
 	msg      messageReader
 	streamed streamedMessage
 	ctrlBuf  [frame.MaxControlPayload]byte
@@ -410,7 +411,7 @@ func New(nc net.Conn, s Setup) *Conn {
 	if c.ext != nil {
 		rsv = c.ext.RSV()
 	}
-	c.rules = newReceiveRules(c.role == Server, rsv, o.ReadLimit, o.MaxMessageFrames)
+	c.rules = proto.NewRules(c.role == Server, rsv, o.ReadLimit, o.MaxMessageFrames)
 	// Buffer sizes were checked above, so Reset cannot fail. Both buffers
 	// come from pools and go back while the connection is quiet
 	// (buffers.go); the write buffer goes back at once.

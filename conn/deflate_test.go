@@ -23,7 +23,7 @@ func deflateSession() *deflate.Session {
 func newDeflatePeer(t *testing.T, opts *Options) (*Conn, *rawPeer) {
 	c, p := newRawPeer(t, Client, opts)
 	c.ext = deflateSession()
-	c.rules.rsv = frame.RSV1
+	c.rules.AllowRSV(frame.RSV1)
 	return c, p
 }
 
@@ -162,7 +162,8 @@ func TestDeflateCloseWhileBusy(t *testing.T) {
 	for range 20 {
 		srv, cli := pipe(t, nil, nil)
 		srv.ext, cli.ext = deflateSession(), deflateSession()
-		srv.rules.rsv, cli.rules.rsv = frame.RSV1, frame.RSV1
+		srv.rules.AllowRSV(frame.RSV1)
+		cli.rules.AllowRSV(frame.RSV1)
 		msg := bytes.Repeat([]byte("busy busy busy "), 1000)
 		go echo(srv)
 		go func() {

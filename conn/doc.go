@@ -77,6 +77,20 @@
 // holds;
 // Options.ReleaseCompressionAfter gives it back after a quiet period.
 //
+// # Protocol core
+//
+// The rules a Conn applies to what it receives are those of the protocol
+// core, internal/proto, which the event-driven server (package
+// server/event) applies too: proto.Rules admits or refuses each frame
+// header (masking, reserved bits, sequencing, the read limit, frames per
+// message) and proto.ParsePeerClose reads a close frame and the reply it
+// is owed, so the two modes fail the same input with the same close code.
+// The Conn walks frames by pulling them through frame.Reader, which lets a
+// large payload go straight from the socket into ReadMessage's buffer; the
+// event loop pushes what each read returned into a proto.Receiver, which
+// keeps no payload. Both unmask with frame.Mask and check text with
+// frame.UTF8Validator.
+//
 // # Extensions
 //
 // An Extension negotiated in the handshake transforms message payloads and

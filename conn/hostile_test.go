@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/proto"
 	"github.com/rfc6455/ws/internal/testwait"
 )
 
@@ -81,21 +82,21 @@ func TestTooManyFrames(t *testing.T) {
 // The default bound lets Autobahn's most fragmented message (65,536
 // frames) through and stops a flood of a million and more.
 func TestMaxMessageFramesDefault(t *testing.T) {
-	r := newReceiveRules(true, 0, DefaultReadLimit, DefaultMaxMessageFrames)
+	r := proto.NewRules(true, 0, DefaultReadLimit, DefaultMaxMessageFrames)
 	h := frame.Header{Opcode: frame.OpText, Masked: true, Length: 64}
 	for i := range DefaultMaxMessageFrames {
-		if _, err := r.check(&h); err != nil {
+		if _, err := r.Check(&h); err != nil {
 			t.Fatalf("frame %d: %v", i+1, err)
 		}
 		h.Opcode, h.Length = frame.OpContinuation, 0
 	}
-	if _, err := r.check(&h); !errors.Is(err, ErrTooManyFrames) {
+	if _, err := r.Check(&h); !errors.Is(err, ErrTooManyFrames) {
 		t.Fatalf("frame %d: %v, want ErrTooManyFrames", DefaultMaxMessageFrames+1, err)
 	}
-	r = newReceiveRules(true, 0, DefaultReadLimit, -1)
+	r = proto.NewRules(true, 0, DefaultReadLimit, -1)
 	h = frame.Header{Opcode: frame.OpText, Masked: true}
 	for range 2 * DefaultMaxMessageFrames {
-		if _, err := r.check(&h); err != nil {
+		if _, err := r.Check(&h); err != nil {
 			t.Fatalf("no limit: %v", err)
 		}
 		h.Opcode = frame.OpContinuation
@@ -141,7 +142,7 @@ func TestEmptyDeflateBlocksBounded(t *testing.T) {
 	if r := testwait.RecvWithin(t, res, "ReadMessage", 10*time.Second); !errors.Is(r.err, ErrMessageTooBig) {
 		t.Fatalf("err = %v, want ErrMessageTooBig", r.err)
 	}
-	if n, bound := <-sent, transformedLimit(limit)+8192; int64(n) > bound {
+	if n, bound := <-sent, proto.TransformedLimit(limit)+8192; int64(n) > bound {
 		t.Errorf("the Conn read %d bytes of empty blocks, want at most %d", n, bound)
 	}
 }
@@ -432,7 +433,7 @@ func TestReadMessageMemory(t *testing.T) {
 				conns[i] = New(a, Setup{Role: Server})
 				if tt.deflate {
 					conns[i].ext = deflateSession()
-					conns[i].rules.rsv = frame.RSV1
+					conns[i].rules.AllowRSV(frame.RSV1)
 				}
 				go b.Write(tt.wire)
 			}

@@ -89,7 +89,7 @@ func TestWritePreparedCompressedFrames(t *testing.T) {
 			c, p := newRawPeer(t, peer, &Options{MaxFrameSize: tc.maxFrame})
 			c.ext = deflate.NewSession(deflate.Config{CompressWindowBits: 15, CompressContextTakeover: false,
 				DecompressWindowBits: 15, DecompressContextTakeover: true, Level: deflate.BestSpeed})
-			c.rules.rsv = frame.RSV1
+			c.rules.AllowRSV(frame.RSV1)
 			pm, err := NewPreparedMessage(Text, msg)
 			if err != nil {
 				t.Fatal(err)

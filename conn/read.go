@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rfc6455/ws/frame"
+	"github.com/rfc6455/ws/internal/proto"
 )
 
 // messageReader yields the payload of the current data message. Its raw
@@ -182,7 +183,7 @@ func (c *Conn) bufferedFirstFrame() (frame.Header, bool, error) {
 		if err != nil {
 			return h, false, err
 		}
-		if kind != kindControl {
+		if kind != proto.KindControl {
 			return h, true, nil // the rules admit only a first frame here
 		}
 	}
@@ -191,12 +192,12 @@ func (c *Conn) bufferedFirstFrame() (frame.Header, bool, error) {
 // admit applies the receive rules to header h, failing the connection if
 // they refuse it, and handles the control frame h starts, if it does. It
 // returns h's kind.
-func (c *Conn) admit(h *frame.Header) (frameKind, error) {
-	kind, err := c.rules.check(h)
+func (c *Conn) admit(h *frame.Header) (proto.FrameKind, error) {
+	kind, err := c.rules.Check(h)
 	if err != nil {
 		return kind, c.fail(err, nil)
 	}
-	if kind == kindControl {
+	if kind == proto.KindControl {
 		c.ctrl.active, c.ctrl.h, c.ctrl.n = true, *h, 0
 		return kind, c.handleControl()
 	}
@@ -235,7 +236,7 @@ func (c *Conn) readFrames(ctx context.Context, dst []byte, h frame.Header, inter
 	typ := c.msg.begin(h)
 	m := &c.msg
 	start := len(dst)
-	if h := min(c.rules.size, maxPrealloc); c.rules.counts && m.lastSeen && int64(cap(dst)-len(dst)) < h {
+	if h := min(c.rules.Size(), maxPrealloc); c.rules.Counts() && m.lastSeen && int64(cap(dst)-len(dst)) < h {
 		// A single-frame message of known size: grow once, up to
 		// maxPrealloc; past that, grow only as payload arrives, so a
 		// header alone cannot make us reserve memory.
@@ -314,7 +315,7 @@ func (c *Conn) nextFirstFrame() (frame.Header, error) {
 			return frame.Header{}, err
 		}
 	}
-	return c.nextDataFrame(kindFirst)
+	return c.nextDataFrame(proto.KindFirst)
 }
 
 // begin opens the message whose first frame has header h for reading and
@@ -335,7 +336,7 @@ func (m *messageReader) begin(h frame.Header) MessageType {
 // arrives, and returns it. want says which kind the caller expects; the
 // rules reject the other kind. Errors other than timeouts fail the
 // connection.
-func (c *Conn) nextDataFrame(want frameKind) (frame.Header, error) {
+func (c *Conn) nextDataFrame(want proto.FrameKind) (frame.Header, error) {
 	for {
 		if c.ctrl.active {
 			// A control frame's payload was cut short by a timeout; finish it.
@@ -352,7 +353,7 @@ func (c *Conn) nextDataFrame(want frameKind) (frame.Header, error) {
 		if err != nil {
 			return h, err
 		}
-		if kind == kindControl {
+		if kind == proto.KindControl {
 			continue
 		}
 		if kind != want {
@@ -426,7 +427,7 @@ func (r *rawPayload) Read(p []byte) (int, error) {
 		if m.lastSeen {
 			return 0, io.EOF
 		}
-		h, err := c.nextDataFrame(kindContinuation)
+		h, err := c.nextDataFrame(proto.KindContinuation)
 		if err != nil {
 			return 0, err
 		}
@@ -474,7 +475,7 @@ func (c *Conn) handleControl() error {
 // handleClose answers the peer's close frame and ends the connection
 // (RFC 6455 §5.5.1, §7.1.5).
 func (c *Conn) handleClose(p []byte) error {
-	code, reason, err := frame.ParseClosePayload(p)
+	pc, err := proto.ParsePeerClose(p)
 	if err != nil {
 		// The peer has closed, if malformedly: the closing handshake ends
 		// with our close carrying the error's code, and no reply is owed
@@ -482,10 +483,9 @@ func (c *Conn) handleClose(p []byte) error {
 		c.recordPeerClose(&CloseError{Code: frame.StatusProtocolError, Reason: "malformed close frame"})
 		return c.fail(err, nil)
 	}
-	ce := &CloseError{Code: code, Reason: reason}
+	ce := &CloseError{Code: pc.Code, Reason: pc.Reason}
 	if !c.recordPeerClose(ce) {
-		// Echo the peer's status code (§5.5.1); an empty close gets an empty one.
-		c.writeClose(code, "")
+		c.writeClose(pc.Reply(), "")
 	}
 	if c.role == Client {
 		c.awaitServerClose()

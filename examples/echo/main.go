@@ -14,6 +14,10 @@
 // when the closing handshake completed (RFC 6455 §7.1.4, whatever the
 // code) and 1 otherwise.
 //
+// With -event, the server runs in the event mode of package server/event:
+// connections are served from epoll loops, with no goroutine per
+// connection (Linux only, plain TCP; -raw and -grace do not apply).
+//
 // With -raw, the server runs the opening handshake itself on each accepted
 // TCP connection (server.Serve) instead of going through net/http: no
 // http.Server state per connection, which is what a server holding very
@@ -84,6 +88,7 @@ import (
 	"github.com/rfc6455/ws/internal/echo"
 	"github.com/rfc6455/ws/internal/h2stream"
 	"github.com/rfc6455/ws/server"
+	"github.com/rfc6455/ws/server/event"
 )
 
 func main() {
@@ -106,6 +111,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:9001", "address to serve on")
 	clientURL := fs.String("client", "", "run as a client of the echo server at this ws:// or wss:// URL")
 	compress := fs.Bool("compress", false, "negotiate permessage-deflate (RFC 7692): accept offers as a server, offer it as a client")
+	evented := fs.Bool("event", false, "serve from epoll loops (package server/event: no goroutine per connection; Linux, plain TCP) instead of a goroutine per connection")
 	raw := fs.Bool("raw", false, "serve with server.Serve straight on the listener instead of net/http (less memory per connection)")
 	noTakeover := fs.Bool("no-context-takeover", false, "with -compress, as a server: compress each message on its own (server_no_context_takeover), keeping no compression window per connection")
 	release := fs.Duration("release-compression", 0, "with -compress: give a connection's compression window back once it has compressed nothing for this long (conn.Options.ReleaseCompressionAfter)")
@@ -157,6 +163,17 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "echo: -h2 needs net/http; it does not go with -raw")
 		return 2
 	}
+	if *evented {
+		if *raw || *h2 || cfg.tls != nil {
+			fmt.Fprintln(stderr, "echo: -event serves plain TCP on its own loops: it does not go with -raw, -h2 or -tls")
+			return 2
+		}
+		if err := serveEvents(ctx, *addr, sopts, stderr); err != nil {
+			fmt.Fprintln(stderr, "echo:", err)
+			return 1
+		}
+		return 0
+	}
 	if *h2 && !server.ExtendedConnectEnabled() {
 		fmt.Fprintf(stderr, "echo: warning: GODEBUG lacks %s: HTTP/2 is served, WebSockets go over HTTP/1.1\n", server.GODEBUGSetting)
 	}
@@ -183,6 +200,24 @@ func options(co *conn.Options, compress, noTakeover bool) (*server.AcceptOptions
 		do.Compression = &deflate.ClientOptions{}
 	}
 	return so, do
+}
+
+// serveEvents runs the echo endpoint on addr in the event mode until ctx
+// is done; event.Serve then sends 1001 Going Away to every connection and
+// waits at most the close timeout for the answers.
+func serveEvents(ctx context.Context, addr string, opts *server.AcceptOptions, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "echo: serving on ws://%s/\n", ln.Addr())
+	o := *opts
+	o.Origin.AllowAll = true // a test server, as echo.Handler
+	err = event.Serve(ctx, ln, &event.Options{Accept: &o}, echo.EventHandler())
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // serve runs the echo endpoint on addr until ctx is done, through

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +32,12 @@ func TestServeAndClient(t *testing.T) {
 	// compression, with and without context takeover on the server's side,
 	// and with the window given back after quiet periods (the echo is then
 	// checked again after one).
-	for _, flags := range [][]string{nil, {"-raw"}, {"-compress"}, {"-compress", "-no-context-takeover"}, {"-compress", "-release-compression", "10ms"}} {
+	modes := [][]string{nil, {"-raw"}, {"-compress"}, {"-compress", "-no-context-takeover"}, {"-compress", "-release-compression", "10ms"}}
+	if runtime.GOOS == "linux" {
+		// The event mode (server/event), without and with compression.
+		modes = append(modes, []string{"-event"}, []string{"-event", "-compress"})
+	}
+	for _, flags := range modes {
 		t.Run("server"+strings.Join(flags, ""), func(t *testing.T) {
 			pr, pw := io.Pipe()
 			exited := make(chan int, 1)

@@ -87,7 +87,7 @@ func main() {
 	flag.BoolVar(&o.quick, "quick", false, "short run (under 3 minutes): short windows, one repeat, small N, 1 and 100 connections, report in results/QUICK.md")
 	flag.StringVar(&o.out, "out", "RESULTS.md", "markdown report to write (-quick: results/QUICK.md)")
 	flag.StringVar(&o.chartDir, "charts", "charts", "directory for the SVG charts, relative to the report unless absolute")
-	libs := flag.String("libs", strings.Join(peers.Names(), ","), "libraries to compare, ours first")
+	libs := flag.String("libs", strings.Join(append(peers.Names(), peers.ServerOnlyNames()...), ","), "libraries to compare, ours first")
 	sizes := flag.String("sizes", "16,1024,65536", "message sizes in bytes")
 	conns := flag.String("conns", "1,100,1000", "connection counts")
 	depths := flag.String("depths", "1,16", "pipeline depths")

@@ -65,6 +65,11 @@ type Lib struct {
 	// permessage-deflate with Options.Compress.
 	API         string
 	Compression string
+	// ServerOnly marks a library measured only as a server by cmd/compare
+	// (throughput, CPU, idle memory): it has no ServeConn over net.Pipe
+	// and no client of its own (Dial is ours), so Names, which the go
+	// test grids iterate over, leaves it out; Get finds it.
+	ServerOnly bool
 }
 
 // MaxMessage is the read limit configured on every library that has one,
@@ -78,13 +83,25 @@ func register(l Lib) { libs[l.Name] = l }
 // Names lists the libraries, ours first.
 func Names() []string {
 	names := make([]string, 0, len(libs))
-	for n := range libs {
-		if n != "ours" {
+	for n, l := range libs {
+		if n != "ours" && !l.ServerOnly {
 			names = append(names, n)
 		}
 	}
 	sort.Strings(names)
 	return append([]string{"ours"}, names...)
+}
+
+// ServerOnlyNames lists the libraries marked ServerOnly, sorted.
+func ServerOnlyNames() []string {
+	var names []string
+	for n, l := range libs {
+		if l.ServerOnly {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Get returns the library called name.

@@ -31,6 +31,50 @@ func TestEcho(t *testing.T) {
 	}
 }
 
+// TestServerOnlyEcho checks the server-only endpoints (our event mode,
+// nbio) with our client over TCP, compression off and on.
+//
+// nbio's endpoint sends nothing back for an empty message, so sizes start
+// at 1 for it.
+func TestServerOnlyEcho(t *testing.T) {
+	for _, name := range ServerOnlyNames() {
+		sizes := []int{0, 1, 125, 126, 4097, 65536, 200000}
+		if name == "nbio" {
+			sizes = sizes[1:]
+		}
+		for _, o := range []Options{{}, {Compress: true}} {
+			t.Run(fmt.Sprintf("%s/compress=%v", name, o.Compress), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				srv, _ := Get(name)
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				go srv.Serve(ln, o)
+				c, err := srv.Dial(ctx, "ws://"+ln.Addr().String()+"/", (&net.Dialer{}).DialContext, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				for _, n := range sizes {
+					for _, text := range []bool{false, true} {
+						msg := Payload(n)
+						got, err := c.Echo(ctx, text, msg)
+						if err != nil {
+							t.Fatalf("size %d text %v: %v", n, text, err)
+						}
+						if !bytes.Equal(got, msg) {
+							t.Fatalf("size %d text %v: echo differs (%d bytes back)", n, text, len(got))
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
 func testEchoServer(ctx context.Context, t *testing.T, srvName string, o Options, sizes []int) {
 	srv, _ := Get(srvName)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
