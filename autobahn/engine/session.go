@@ -24,8 +24,12 @@ const (
 // it schedules, must come from one goroutine; the Env implementation runs
 // that goroutine.
 type Env interface {
-	// Write hands bytes to the transport. It must not block the session
-	// and must not keep a reference to p beyond sending it.
+	// Write hands bytes to the transport. The session calls it once per
+	// step (a call into the session, a timer, a posted function) with all
+	// the step wrote, so that they can go out in one send, and once more
+	// for each chopped or synchronized write (Frame.Chop, Frame.Sync). It
+	// must not block the session and must not keep a reference to p
+	// beyond sending it.
 	Write(p []byte)
 	// Drop closes the transport. abort discards bytes not yet sent; a
 	// graceful drop sends them first. ConnectionLost follows.
@@ -153,6 +157,7 @@ type Session struct {
 	compressedBuf []byte
 
 	// send
+	out       []byte // written in the current step, not yet handed to Env
 	queue     []queued
 	triggered bool
 	sendState int
@@ -242,6 +247,7 @@ func NewSession(cfg Config) *Session {
 // Start begins the connection: the suite as client sends its opening
 // handshake; both sides arm the opening handshake timeout.
 func (s *Session) Start() {
+	defer s.flush()
 	s.connected = s.env.Now()
 	s.started = utcnow(s.connected)
 	if s.Case != nil {
@@ -251,7 +257,7 @@ func (s *Session) Start() {
 		}
 	}
 	if s.opts.OpenHandshakeTimeout > 0 {
-		s.openHSStop = s.env.AfterFunc(s.opts.OpenHandshakeTimeout, s.onOpenHandshakeTimeout)
+		s.openHSStop = s.afterFunc(s.opts.OpenHandshakeTimeout, s.onOpenHandshakeTimeout)
 	}
 	if !s.cfg.IsServer {
 		s.startHandshake()
@@ -259,7 +265,22 @@ func (s *Session) Start() {
 }
 
 // Post runs f on the session goroutine; safe to call from any goroutine.
-func (s *Session) Post(f func()) { s.env.Post(f) }
+// What f writes goes out as one write, as for any other step.
+func (s *Session) Post(f func()) { s.env.Post(s.step(f)) }
+
+// step returns f as a step of the session: the bytes it writes are handed
+// to the transport together when it returns (see flush).
+func (s *Session) step(f func()) func() {
+	return func() {
+		f()
+		s.flush()
+	}
+}
+
+// afterFunc runs f as a step after d (see Env.AfterFunc).
+func (s *Session) afterFunc(d time.Duration, f func()) (stop func()) {
+	return s.env.AfterFunc(d, s.step(f))
+}
 
 // IsServer reports whether the suite is the server on this connection.
 func (s *Session) IsServer() bool { return s.cfg.IsServer }
@@ -349,7 +370,7 @@ func (s *Session) logTxOctets(p []byte, sync bool) {
 // ContinueLater runs f after d unless the connection is closed by then.
 func (s *Session) ContinueLater(d time.Duration, tag string, f func()) {
 	s.log(WireEntry{Kind: LogDelay, Delay: d, Tag: tag})
-	s.env.AfterFunc(d, func() {
+	s.afterFunc(d, func() {
 		if s.state != StateClosed {
 			s.log(WireEntry{Kind: LogDelayDone, Tag: tag})
 			f()
@@ -360,7 +381,7 @@ func (s *Session) ContinueLater(d time.Duration, tag string, f func()) {
 // KillAfter fails the connection after d unless it is closed by then.
 func (s *Session) KillAfter(d time.Duration) {
 	s.log(WireEntry{Kind: LogKillAfter, Delay: d})
-	s.env.AfterFunc(d, func() {
+	s.afterFunc(d, func() {
 		if s.state != StateClosed {
 			s.log(WireEntry{Kind: LogKill})
 			s.failConnection(CloseGoingAway, "Going Away")
@@ -372,7 +393,7 @@ func (s *Session) KillAfter(d time.Duration) {
 // connection is closed by then.
 func (s *Session) CloseAfter(d time.Duration) {
 	s.log(WireEntry{Kind: LogCloseAfter, Delay: d})
-	s.env.AfterFunc(d, func() {
+	s.afterFunc(d, func() {
 		if s.state != StateClosed {
 			s.log(WireEntry{Kind: LogClose})
 			s.SendClose(NoCode, "")
@@ -383,6 +404,7 @@ func (s *Session) CloseAfter(d time.Duration) {
 // Watchdog drops the connection; the driver calls it when a case has run
 // far longer than any of its own waits allow.
 func (s *Session) Watchdog() {
+	defer s.flush()
 	if s.state != StateClosed {
 		s.log(WireEntry{Kind: LogWatchdog})
 		s.wasClean = false
@@ -428,6 +450,11 @@ func (s *Session) dropConnection(abort bool) {
 	if s.state != StateClosed {
 		s.droppedByMe = true
 		s.state = StateClosed
+		if abort {
+			s.out = nil
+		} else {
+			s.flush()
+		}
 		s.env.Drop(abort)
 	}
 }
@@ -494,7 +521,7 @@ func (s *Session) SendCloseFrame(code int, reason []byte, isReply bool) {
 		s.localCloseReason = &r
 	}
 	if s.closedByMe && s.opts.CloseHandshakeTimeout > 0 {
-		s.closeHSStop = s.env.AfterFunc(s.opts.CloseHandshakeTimeout, s.onCloseHandshakeTimeout)
+		s.closeHSStop = s.afterFunc(s.opts.CloseHandshakeTimeout, s.onCloseHandshakeTimeout)
 	}
 }
 
@@ -570,7 +597,7 @@ func (s *Session) onCloseFrame(code *int, reason []byte) bool {
 		if s.cfg.IsServer {
 			s.dropConnection(true)
 		} else if s.opts.ServerConnectionDropTimeout > 0 {
-			s.serverDropStop = s.env.AfterFunc(s.opts.ServerConnectionDropTimeout, s.onServerConnectionDropTimeout)
+			s.serverDropStop = s.afterFunc(s.opts.ServerConnectionDropTimeout, s.onServerConnectionDropTimeout)
 		}
 	case StateOpen:
 		s.wasClean = true
@@ -599,6 +626,7 @@ func (s *Session) onCloseFrame(code *int, reason []byte) bool {
 // ConnectionLost tells the session its TCP connection is gone. It computes
 // the verdict and reports the result.
 func (s *Session) ConnectionLost() {
+	defer s.flush()
 	if s.done {
 		return
 	}
@@ -736,6 +764,7 @@ func (s *Session) opened() {
 
 // Receive feeds bytes read from the connection.
 func (s *Session) Receive(p []byte) {
+	defer s.flush()
 	switch s.state {
 	case StateOpen:
 		s.traffic.IncomingOctetsWireLevel += int64(len(p))
@@ -1192,8 +1221,15 @@ func (s *Session) sendData(data []byte, sync bool, chop int) {
 	}
 }
 
+// write queues p for the transport; flush hands the step's bytes over.
+// The wire log and the octet statistics count each call, as the original
+// does.
 func (s *Session) write(p []byte, sync bool) {
-	s.env.Write(p)
+	if len(s.out) == 0 {
+		s.out = p[:len(p):len(p)] // appending copies: p may be a chop of a larger frame
+	} else {
+		s.out = append(s.out, p...)
+	}
 	switch s.state {
 	case StateOpen:
 		s.traffic.OutgoingOctetsWireLevel += int64(len(p))
@@ -1201,6 +1237,17 @@ func (s *Session) write(p []byte, sync bool) {
 		s.traffic.PreopenOutgoingOctetsWireLevel += int64(len(p))
 	}
 	s.logTxOctets(p, sync)
+}
+
+// flush hands what the current step wrote to the transport as one write,
+// as the original's reactor sends what one callback wrote: the frames of
+// one step share TCP segments, while chopped and synchronized writes,
+// queued by sendData, each go out in a step of their own (sendNext).
+func (s *Session) flush() {
+	if len(s.out) > 0 {
+		s.env.Write(s.out)
+		s.out = nil
+	}
 }
 
 func (s *Session) trigger() {
@@ -1221,7 +1268,7 @@ func (s *Session) sendNext() {
 	if s.state != StateClosed {
 		s.write(q.data, q.sync)
 	}
-	s.env.AfterFunc(queuedWriteDelay, s.sendNext)
+	s.afterFunc(queuedWriteDelay, s.sendNext)
 }
 
 // SendMessage sends a data message, compressed when permessage-deflate is
