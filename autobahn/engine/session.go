@@ -76,6 +76,10 @@ type Config struct {
 	Done func(*Result)
 	// Lost is called when the connection is gone, after Done.
 	Lost func(s *Session)
+
+	// Cache, when set, shares compressed messages and checked echoes
+	// between the sessions of a run (see Cache).
+	Cache *Cache
 }
 
 // Request is a testee client's opening handshake request.
@@ -155,6 +159,12 @@ type Session struct {
 	utf8          utf8Stream
 	compressedMsg bool
 	compressedBuf []byte
+	rxSeq         *Sequence // the testee is expected to echo it (ExpectSequence)
+	rxChain       bool      // every message received so far was rxSeq's next
+	rxCount       int
+
+	txSeq   *Sequence   // the sequence sent since the connection opened
+	txBuild *comprEntry // the cache entry this session fills
 
 	// send
 	out       []byte // written in the current step, not yet handed to Env
@@ -631,6 +641,7 @@ func (s *Session) ConnectionLost() {
 		return
 	}
 	s.done = true
+	s.endSequence()
 	for _, stop := range []func(){s.serverDropStop, s.openHSStop, s.closeHSStop} {
 		if stop != nil {
 			stop()
@@ -762,7 +773,8 @@ func (s *Session) opened() {
 // ----------------------------------------------------------------------------
 // Receiving
 
-// Receive feeds bytes read from the connection.
+// Receive feeds bytes read from the connection. The session takes p
+// over: it may keep p and change it (frames are unmasked in place).
 func (s *Session) Receive(p []byte) {
 	defer s.flush()
 	switch s.state {
@@ -775,7 +787,11 @@ func (s *Session) Receive(p []byte) {
 	if s.state == StateClosed {
 		return // ignored, as after the original drops a connection
 	}
-	s.in = append(s.in, p...)
+	if len(s.in) == 0 {
+		s.in = p[:len(p):len(p)] // appending copies
+	} else {
+		s.in = append(s.in, p...)
+	}
 	s.consume()
 }
 
@@ -1027,6 +1043,9 @@ func (s *Session) onFrameEnd() bool {
 	}
 	s.frameData = s.frameData[:0]
 	if f.fin {
+		if !s.compressedMsg {
+			s.rxChain = false
+		}
 		if s.compressedMsg && !s.failedByMe {
 			if !s.inflate() {
 				s.cur = nil
@@ -1059,6 +1078,9 @@ func (s *Session) inflate() bool {
 	if m := s.opts.MaxMessagePayloadSize; m > 0 && m < limit {
 		limit = m
 	}
+	if s.inflateKnown(limit) {
+		return true
+	}
 	out, err := s.deflate.decompress(s.compressedBuf, limit)
 	if err == errDecompressLimit {
 		s.failConnection(CloseMessageTooBig, fmt.Sprintf("message exceeds payload limit of %d octets", limit))
@@ -1074,10 +1096,12 @@ func (s *Session) inflate() bool {
 	}
 	s.msgData = out
 	if s.validating && len(out) > 0 && !s.utf8.Write(out) {
+		s.rxChain = false
 		if s.invalidPayload("encountered invalid UTF-8 while processing text message") {
 			return false
 		}
 	}
+	s.recordKnown(out)
 	return true
 }
 
@@ -1178,7 +1202,19 @@ func (s *Session) SendFrame(f Frame) {
 	if masked {
 		key = newMaskKey()
 	}
-	wire := make([]byte, 0, maxFrameHeader+len(pl))
+	// A frame that goes out with the rest of the step is built in the
+	// step's buffer; one that is chopped or synced in a buffer of its own.
+	direct := f.Chop == 0 && !f.Sync && len(s.queue) == 0
+	var wire []byte
+	if direct {
+		wire = s.out
+		if len(wire) == 0 {
+			wire = make([]byte, 0, maxFrameHeader+len(pl))
+		}
+	} else {
+		wire = make([]byte, 0, maxFrameHeader+len(pl))
+	}
+	begin := len(wire)
 	wire = appendFrameHeader(wire, f.Fin, byte(f.RSV%8), byte(f.Opcode%16), masked, key, uint64(len(pl)))
 	start := len(wire)
 	wire = append(wire, pl...)
@@ -1196,6 +1232,11 @@ func (s *Session) SendFrame(f Frame) {
 			e.Mask = hexKey(key[:])
 		}
 		s.log(e)
+	}
+	if direct {
+		s.out = wire
+		s.account(wire[begin:], false)
+		return
 	}
 	s.sendData(wire, f.Sync, f.Chop)
 }
@@ -1230,6 +1271,11 @@ func (s *Session) write(p []byte, sync bool) {
 	} else {
 		s.out = append(s.out, p...)
 	}
+	s.account(p, sync)
+}
+
+// account counts and logs p as written.
+func (s *Session) account(p []byte, sync bool) {
 	switch s.state {
 	case StateOpen:
 		s.traffic.OutgoingOctetsWireLevel += int64(len(p))
@@ -1279,20 +1325,29 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragmentSize int) {
 	if s.state != StateOpen {
 		return
 	}
+	n := len(payload)
+	if s.deflate != nil {
+		s.endSequence()
+		s.deflate.catchUp()
+		payload = s.deflate.compress(payload)
+		s.deflate.sent++
+	}
+	s.sendPayload(payload, n, binary, fragmentSize)
+}
+
+// sendPayload sends a message's payload, compressed from n octets when
+// permessage-deflate is in use, as SendMessage describes.
+func (s *Session) sendPayload(payload []byte, n int, binary bool, fragmentSize int) {
 	op := 1
 	if binary {
 		op = 2
 	}
 	s.traffic.OutgoingWebSocketMessages++
+	s.traffic.OutgoingOctetsAppLevel += int64(n)
+	s.traffic.OutgoingOctetsWebSocketLevel += int64(len(payload))
 	rsv := 0
 	if s.deflate != nil {
 		rsv = 4
-		s.traffic.OutgoingOctetsAppLevel += int64(len(payload))
-		payload = s.deflate.compress(payload)
-		s.traffic.OutgoingOctetsWebSocketLevel += int64(len(payload))
-	} else {
-		s.traffic.OutgoingOctetsAppLevel += int64(len(payload))
-		s.traffic.OutgoingOctetsWebSocketLevel += int64(len(payload))
 	}
 	pfs := fragmentSize
 	if pfs == 0 {
@@ -1302,7 +1357,7 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragmentSize int) {
 		s.SendFrame(Frame{Opcode: op, Fin: true, RSV: rsv, Payload: payload})
 		return
 	}
-	n := len(payload)
+	n = len(payload)
 	first := true
 	for i := 0; ; i += pfs {
 		j := i + pfs

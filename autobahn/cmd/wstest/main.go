@@ -30,6 +30,7 @@ import (
 
 	"github.com/rfc6455/ws/autobahn"
 	"github.com/rfc6455/ws/autobahn/cases"
+	"github.com/rfc6455/ws/autobahn/engine"
 	"github.com/rfc6455/ws/autobahn/report"
 )
 
@@ -37,6 +38,7 @@ type flags struct {
 	mode, spec, testdata, outdir, expected string
 	parallel                               int
 	all, update, compress                  bool
+	cache                                  *engine.Cache
 }
 
 func main() {
@@ -51,7 +53,12 @@ func main() {
 	flag.BoolVar(&f.all, "all", false, "project job: include section 9 (performance)")
 	flag.BoolVar(&f.compress, "compress", true, "project job: let the project's testees negotiate permessage-deflate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the suite to this file")
+	cacheMB := flag.Int64("cache-mb", engine.DefaultCacheBudget>>20, "MiB of compressed section 12/13 messages kept to send again (0: none)")
 	flag.Parse()
+	f.cache = engine.NewCache(*cacheMB << 20)
+	if *cacheMB == 0 {
+		f.cache = engine.NewCache(-1)
+	}
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -145,7 +152,7 @@ func fuzzingClient(ctx context.Context, f flags, set *cases.Set) (int, error) {
 		spec.OutDir = "./reports/servers"
 	}
 	res := autobahn.NewResults()
-	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress()}
+	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress(), Cache: f.cache}
 	start := time.Now()
 	runErr := c.Run(ctx, res)
 	snap := res.Snapshot()
@@ -182,7 +189,7 @@ func fuzzingServer(ctx context.Context, f flags, set *cases.Set) (int, error) {
 			port = "443"
 		}
 	}
-	srv := &autobahn.Server{Spec: spec, Set: set, Log: os.Stdout}
+	srv := &autobahn.Server{Spec: spec, Set: set, Log: os.Stdout, Cache: f.cache}
 	ids, err := srv.Cases()
 	if err != nil {
 		return 2, err

@@ -81,7 +81,7 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 		Servers: []autobahn.ServerSpec{{Agent: ownServerAgent, URL: "ws://" + ln.Addr().String()}}}
 	res := autobahn.NewResults()
 	start := time.Now()
-	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress()}
+	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress(), Cache: f.cache}
 	if err := c.Run(ctx, res); err != nil {
 		return 2, err
 	}
@@ -96,7 +96,7 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	if err != nil {
 		return 2, err
 	}
-	srv := &autobahn.Server{Spec: &autobahn.Spec{OutDir: filepath.Join(out, "clients"), Cases: patterns}, Set: set}
+	srv := &autobahn.Server{Spec: &autobahn.Spec{OutDir: filepath.Join(out, "clients"), Cases: patterns}, Set: set, Cache: f.cache}
 	ids, err := srv.Cases()
 	if err != nil {
 		return 2, err
@@ -114,6 +114,7 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	clientSnap := srv.Results.Snapshot()
 	fmt.Printf("client side: %s, report %s\n", time.Since(start).Round(time.Millisecond), filepath.Join(srv.OutDir, "index.html"))
 
+	fmt.Printf("suite cache: %s\n", f.cache.Stats())
 	s1, err := verdict(serverSnap, filepath.Join(expDir, "expected-server.json"), f.update)
 	if err != nil {
 		return s1, err
