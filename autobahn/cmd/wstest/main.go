@@ -5,8 +5,8 @@
 // against the suite, with reports under ./reports and a comparison with
 // the expected results in autobahn/testdata.
 //
-//	wstest                                   project job (sections 1-7, 10, 12, 13)
-//	wstest -all                              project job including section 9
+//	wstest                                   project job (all sections: 1-7, 9, 10, 12, 13)
+//	wstest -no9                              project job without section 9 (performance)
 //	wstest -m fuzzingclient -s spec.json     test the servers listed in spec.json
 //	wstest -m fuzzingserver -s spec.json     serve testee clients at the spec's url
 //
@@ -37,7 +37,7 @@ import (
 type flags struct {
 	mode, spec, testdata, outdir, expected string
 	parallel                               int
-	all, update, compress                  bool
+	no9, update, compress                  bool
 	cache                                  *engine.Cache
 }
 
@@ -50,7 +50,8 @@ func main() {
 	flag.StringVar(&f.outdir, "o", "", "report directory (overrides the spec's outdir)")
 	flag.StringVar(&f.expected, "expected", "", "expected-results file to compare every agent's results with (project job: directory, default autobahn/testdata)")
 	flag.BoolVar(&f.update, "update", false, "write the expected-results file(s) from this run instead of comparing")
-	flag.BoolVar(&f.all, "all", false, "project job: include section 9 (performance)")
+	flag.BoolVar(&f.no9, "no9", false, "project job: leave out section 9 (performance)")
+	flag.Bool("all", true, "project job: all sections (the default; kept for old scripts)")
 	flag.BoolVar(&f.compress, "compress", true, "project job: let the project's testees negotiate permessage-deflate")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the suite to this file")
 	cacheMB := flag.Int64("cache-mb", engine.DefaultCacheBudget>>20, "MiB of compressed section 12/13 messages kept to send again (0: none)")
