@@ -191,7 +191,7 @@ func (e *netEnv) reader(s *engine.Session) {
 // watchdog drops a connection whose case runs longer than any of its waits
 // could explain.
 //
-// The result goes to cfg.Done once the session's goroutines have ended,
+// The result goes to cfg.Done when the session sees the connection end,
 // with SuiteCPU set to the CPU time of the session's steps: the suite's
 // own work for the case (parsing, unmasking, inflating and checking,
 // compressing, framing), where the platform can measure it. The system
@@ -208,9 +208,14 @@ func runSession(conn net.Conn, cfg engine.Config, watchdog time.Duration) *engin
 		}
 		close(finished)
 	}
-	var result *engine.Result
-	done := cfg.Done
-	cfg.Done = func(r *engine.Result) { result = r }
+	if done := cfg.Done; done != nil {
+		cfg.Done = func(r *engine.Result) {
+			if e.measured {
+				r.SuiteCPU = float64(e.cpu) / float64(time.Millisecond)
+			}
+			done(r)
+		}
+	}
 	s := engine.NewSession(cfg)
 	var ioDone sync.WaitGroup
 	ioDone.Add(2)
@@ -258,13 +263,5 @@ func runSession(conn net.Conn, cfg engine.Config, watchdog time.Duration) *engin
 	e.cond.Signal()
 	e.mu.Unlock()
 	ioDone.Wait()
-	if result != nil {
-		if e.measured {
-			result.SuiteCPU = float64(e.cpu) / float64(time.Millisecond)
-		}
-		if done != nil {
-			done(result)
-		}
-	}
 	return s
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rfc6455/ws/autobahn"
 	"github.com/rfc6455/ws/autobahn/cases"
+	"github.com/rfc6455/ws/autobahn/engine"
 	"github.com/rfc6455/ws/autobahn/report"
 	"github.com/rfc6455/ws/client"
 	"github.com/rfc6455/ws/conn"
@@ -109,6 +110,9 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 	if err := runTesteeClient(ctx, base, ownClientAgent, ids, set, f.parallel, f.compress, progress()); err != nil {
 		return 2, err
 	}
+	// The client can be done with a case a moment before the suite's
+	// side of the connection has seen it end and recorded the result.
+	waitForResults(srv.Results, ownClientAgent, ids, 5*time.Second)
 	if err := srv.WriteReports(); err != nil {
 		return 2, err
 	}
@@ -125,6 +129,21 @@ func projectJob(ctx context.Context, f flags, set *cases.Set) (int, error) {
 		return s2, err
 	}
 	return max(s1, s2), nil
+}
+
+// waitForResults waits up to limit for the results of ids; a result still
+// missing then is reported as a case that did not run.
+func waitForResults(res *autobahn.Results, agent string, ids []string, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for _, id := range ids {
+		got := make(chan struct{})
+		res.Wait(agent, id, func(*engine.Result) { close(got) })
+		select {
+		case <-got:
+		case <-time.After(time.Until(deadline)):
+			return
+		}
+	}
 }
 
 // runTesteeClient runs every case with the project's client, like a
