@@ -39,6 +39,12 @@ type Client struct {
 	Watchdog time.Duration
 	// DialTimeout bounds the TCP (and TLS) connect; 0 means 5 s.
 	DialTimeout time.Duration
+	// Cache shares compressed messages and checked echoes between the
+	// cases of sections 12 and 13 (engine.Cache); nil gives each Run a
+	// cache of engine.DefaultCacheBudget. Share one between a Client and
+	// a Server of the same run to share the work between them.
+	Cache *engine.Cache
+
 	// HTTP2 runs every case as a WebSocket over HTTP/2 (RFC 8441): an
 	// extended CONNECT stream, cleartext with prior knowledge for ws://
 	// and TLS with ALPN for wss://, the cases sharing connections (see
@@ -105,11 +111,15 @@ func (c *Client) Run(ctx context.Context, results *Results) error {
 	if err != nil {
 		return err
 	}
+	cache := c.Cache
+	if cache == nil {
+		cache = engine.NewCache(0)
+	}
 	var errs []error
 	total := len(ids) * len(c.Spec.Servers)
 	var done atomic.Int64
 	for _, srv := range c.Spec.Servers {
-		if err := c.runServer(ctx, srv, ids, excluded, results, &done, total); err != nil {
+		if err := c.runServer(ctx, srv, ids, excluded, cache, results, &done, total); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", srv.URL, err))
 		}
 	}
@@ -120,7 +130,7 @@ func (c *Client) Run(ctx context.Context, results *Results) error {
 }
 
 func (c *Client) runServer(ctx context.Context, srv ServerSpec, ids []string, excluded func(string, string) bool,
-	results *Results, done *atomic.Int64, total int) error {
+	cache *engine.Cache, results *Results, done *atomic.Int64, total int) error {
 	u, err := parseWSURL(srv.URL)
 	if err != nil {
 		return err
@@ -148,7 +158,7 @@ func (c *Client) runServer(ctx context.Context, srv ServerSpec, ids []string, ex
 	var errOnce sync.Once
 	run := func(id string) {
 		if ctx.Err() == nil && !unreachable.Load() {
-			if err := c.runCase(ctx, srv, u, opts, id, excluded, results); err != nil {
+			if err := c.runCase(ctx, srv, u, opts, id, excluded, cache, results); err != nil {
 				unreachable.Store(true)
 				errOnce.Do(func() { firstErr = err })
 			}
@@ -208,7 +218,7 @@ func (c *Client) dial(ctx context.Context, srv ServerSpec, u wsURL) (net.Conn, e
 }
 
 func (c *Client) runCase(ctx context.Context, srv ServerSpec, u wsURL, opts engine.Options, id string,
-	excluded func(string, string) bool, results *Results) error {
+	excluded func(string, string) bool, cache *engine.Cache, results *Results) error {
 	// With many cases starting at once a busy testee can refuse a
 	// connection now and then; try a few times before giving up on it.
 	var conn net.Conn
@@ -246,6 +256,7 @@ func (c *Client) runCase(ctx context.Context, srv ServerSpec, u wsURL, opts engi
 		UserAgent: UserAgent,
 		Skip:      excluded,
 		Done:      results.Add,
+		Cache:     cache,
 	}, wd)
 	return nil
 }

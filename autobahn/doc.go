@@ -22,7 +22,11 @@
 // The original runs one case at a time. Here cases run concurrently
 // (Client.Parallel), each on its own connection with its own timers, which
 // does not change what a case observes; section 9 (performance) still
-// runs one case at a time so its timings mean something.
+// runs one case at a time so its timings mean something. The cases of a
+// run share an engine.Cache (Client.Cache, Server.Cache), so that the
+// section 12/13 sequences are compressed once and echoes already checked
+// are recognized; each result carries the suite's own CPU time for the
+// case (SuiteCPU) next to its duration.
 //
 // # Layers
 //

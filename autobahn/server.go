@@ -40,6 +40,10 @@ type Server struct {
 	Log io.Writer
 	// Watchdog bounds one connection; 0 means DefaultWatchdog.
 	Watchdog time.Duration
+	// Cache shares compressed messages and checked echoes between the
+	// cases of sections 12 and 13 (engine.Cache); nil means a cache of
+	// engine.DefaultCacheBudget for the server.
+	Cache *engine.Cache
 
 	ids      []string
 	excluded func(agent, id string) bool
@@ -75,6 +79,9 @@ func (s *Server) init() error {
 	}
 	if s.Results == nil {
 		s.Results = NewResults()
+	}
+	if s.Cache == nil {
+		s.Cache = engine.NewCache(0)
 	}
 	if s.OutDir == "" {
 		s.OutDir = s.Spec.OutDir
@@ -165,6 +172,7 @@ func (s *Server) serveConn(conn net.Conn) {
 		Connect:    s.connect,
 		Skip:       s.excluded,
 		Done:       s.Results.Add,
+		Cache:      s.Cache,
 	}, wd)
 }
 

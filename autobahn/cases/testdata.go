@@ -28,7 +28,8 @@ type DataSet struct {
 	Data   []byte
 	Orig   bool // the original file was loaded
 
-	runeOff []int // text sets: byte offset of each character
+	runeOff []int  // text sets: byte offset of each character
+	twice   []byte // Data twice over, so that a slice across the end is contiguous
 }
 
 func (d *DataSet) kind() string {
@@ -58,17 +59,24 @@ func (d *DataSet) off(i int) int {
 }
 
 // slice returns n units starting at unit from, wrapping around the end.
+// The result may share memory with the data set: the caller must not
+// change it.
 func (d *DataSet) slice(from, n int) []byte {
 	u := d.units()
 	to := (from + n) % u
 	if to > from {
-		return bytes.Clone(d.Data[d.off(from):d.off(to)])
+		return d.Data[d.off(from):d.off(to):d.off(to)]
+	}
+	if n <= u && len(d.twice) == 2*len(d.Data) {
+		end := len(d.Data) + d.off(to)
+		return d.twice[d.off(from):end:end]
 	}
 	out := bytes.Clone(d.Data[d.off(from):])
 	return append(out, d.Data[:d.off(to)]...)
 }
 
 func (d *DataSet) index() {
+	d.twice = append(append(make([]byte, 0, 2*len(d.Data)), d.Data...), d.Data...)
 	if d.Binary {
 		return
 	}

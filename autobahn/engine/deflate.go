@@ -236,6 +236,15 @@ type pmDeflate struct {
 	hist     []byte // the last 32 to 64 KiB of decompressed output, for context takeover
 	wscratch windowScratch
 	lastSize int // of the last message inflated
+
+	// Counts for the Cache: messages compressed or sent from the cache,
+	// and messages inflated or recognized by their digest.
+	sent, received int
+	// behind is how many messages of behindSeq, the first of the
+	// connection, were sent from the cache: the compressor has not seen
+	// them, and compressing anything else first feeds it those (catchUp).
+	behind    int
+	behindSeq *Sequence
 }
 
 func newDeflate(p DeflateParams) *pmDeflate {
@@ -336,15 +345,42 @@ func (d *pmDeflate) decompress(payload []byte, limit int64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if !noContext {
-		// Keep up to two windows, so that the last window is moved to the
-		// front once per window's worth of messages, not after each.
-		d.hist = append(d.hist, b...)
-		if len(d.hist) > 2*window {
-			d.hist = append(d.hist[:0], d.hist[len(d.hist)-window:]...)
+	d.remember(b)
+	return b, nil
+}
+
+// remember adds an inflated message to the history the next one may
+// refer to, unless context takeover is off.
+func (d *pmDeflate) remember(b []byte) {
+	d.received++
+	if _, noContext := d.peer(); noContext {
+		return
+	}
+	// Keep up to two windows, so that the last window is moved to the
+	// front once per window's worth of messages, not after each.
+	const window = 1 << 15
+	if len(b) > window {
+		b = b[len(b)-window:]
+	}
+	d.hist = append(d.hist, b...)
+	if len(d.hist) > 2*window {
+		d.hist = append(d.hist[:0], d.hist[len(d.hist)-window:]...)
+	}
+}
+
+// catchUp feeds the compressor the messages that were sent from the
+// cache without it, so that what it compresses next refers to the right
+// history.
+func (d *pmDeflate) catchUp() {
+	if d.behind == 0 {
+		return
+	}
+	if _, noContext := d.own(); !noContext {
+		for i := range d.behind {
+			d.compress(d.behindSeq.Message(i))
 		}
 	}
-	return b, nil
+	d.behind, d.behindSeq = 0, nil
 }
 
 // compressionLevel is the suite's DEFLATE level. The original uses zlib's

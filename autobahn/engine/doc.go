@@ -20,6 +20,12 @@
 // BeginMessage, BeginMessageFrame, SendMessageFrameData and EndMessage
 // stream one frame's payload in pieces (cases 6.4.3, 6.4.4).
 //
+// Like the original's reactor, which sends what one callback wrote in one
+// go, the session hands what one step wrote (a call into it, a timer, a
+// posted function) to Env.Write at once, so the frames of a step share
+// TCP segments as they do with the original; chopped and synchronized
+// writes are queued and go out one per step, 10 µs apart.
+//
 // # Receiving
 //
 // Incoming frames are checked in the original's order (RFC 6455 §5.2,
@@ -47,6 +53,14 @@
 // original inflates as frames arrive) and, where a window below 15 bits
 // was negotiated, walks the DEFLATE symbols to fail a match reaching past
 // it (RFC 7692 §7.1.2), which compress/flate would allow.
+//
+// Sections 12 and 13 send the same message sequences case after case
+// (about 11 GB each way for the two roles). A [Cache] shared by the
+// sessions of a run keeps the compressed form of each [Sequence] to send
+// again, and recognizes an echo by the SHA-256 of its octets when the
+// same octets were inflated and checked against the same message under
+// the same history before; anything else is inflated and checked in full
+// (see Cache for why this judges exactly as inflating again would).
 //
 // # Independence
 //

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"testing"
 	"time"
 )
@@ -30,8 +31,8 @@ func FuzzReceive(f *testing.F) {
 		}
 		// Feed in two pieces to exercise partial headers and payloads.
 		half := len(in) / 2
-		s.Receive(in[:half])
-		s.Receive(in[half:])
+		s.Receive(bytes.Clone(in[:half]))
+		s.Receive(bytes.Clone(in[half:]))
 		env.advance(10 * time.Second)
 		s.ConnectionLost()
 		if len(s.in) > len(in)+1024 {

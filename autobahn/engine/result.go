@@ -8,13 +8,18 @@ import (
 // Result is the outcome of one case run against one agent. It encodes to
 // JSON with the keys of the original suite's per-case report.
 type Result struct {
-	Case                   int              `json:"case"`
-	ID                     string           `json:"id"`
-	Description            string           `json:"description"`
-	Expectation            string           `json:"expectation"`
-	Agent                  string           `json:"agent"`
-	Started                string           `json:"started"`
-	Duration               int64            `json:"duration"` // milliseconds
+	Case        int    `json:"case"`
+	ID          string `json:"id"`
+	Description string `json:"description"`
+	Expectation string `json:"expectation"`
+	Agent       string `json:"agent"`
+	Started     string `json:"started"`
+	Duration    int64  `json:"duration"` // milliseconds
+	// SuiteCPU is the CPU time in milliseconds the suite itself spent on
+	// the case (its session, reading and writing), set by the driver
+	// where the platform can measure it; 0 when unknown. The original
+	// has no such field.
+	SuiteCPU               float64          `json:"suiteCPU,omitempty"`
 	ReportTime             bool             `json:"reportTime"`
 	ReportCompressionRatio bool             `json:"reportCompressionRatio"`
 	Behavior               string           `json:"behavior"`

@@ -24,8 +24,12 @@ const (
 // it schedules, must come from one goroutine; the Env implementation runs
 // that goroutine.
 type Env interface {
-	// Write hands bytes to the transport. It must not block the session
-	// and must not keep a reference to p beyond sending it.
+	// Write hands bytes to the transport. The session calls it once per
+	// step (a call into the session, a timer, a posted function) with all
+	// the step wrote, so that they can go out in one send, and once more
+	// for each chopped or synchronized write (Frame.Chop, Frame.Sync). It
+	// must not block the session and must not keep a reference to p
+	// beyond sending it.
 	Write(p []byte)
 	// Drop closes the transport. abort discards bytes not yet sent; a
 	// graceful drop sends them first. ConnectionLost follows.
@@ -72,6 +76,10 @@ type Config struct {
 	Done func(*Result)
 	// Lost is called when the connection is gone, after Done.
 	Lost func(s *Session)
+
+	// Cache, when set, shares compressed messages and checked echoes
+	// between the sessions of a run (see Cache).
+	Cache *Cache
 }
 
 // Request is a testee client's opening handshake request.
@@ -151,8 +159,15 @@ type Session struct {
 	utf8          utf8Stream
 	compressedMsg bool
 	compressedBuf []byte
+	rxSeq         *Sequence // the testee is expected to echo it (ExpectSequence)
+	rxChain       bool      // every message received so far was rxSeq's next
+	rxCount       int
+
+	txSeq   *Sequence   // the sequence sent since the connection opened
+	txBuild *comprEntry // the cache entry this session fills
 
 	// send
+	out       []byte // written in the current step, not yet handed to Env
 	queue     []queued
 	triggered bool
 	sendState int
@@ -242,6 +257,7 @@ func NewSession(cfg Config) *Session {
 // Start begins the connection: the suite as client sends its opening
 // handshake; both sides arm the opening handshake timeout.
 func (s *Session) Start() {
+	defer s.flush()
 	s.connected = s.env.Now()
 	s.started = utcnow(s.connected)
 	if s.Case != nil {
@@ -251,7 +267,7 @@ func (s *Session) Start() {
 		}
 	}
 	if s.opts.OpenHandshakeTimeout > 0 {
-		s.openHSStop = s.env.AfterFunc(s.opts.OpenHandshakeTimeout, s.onOpenHandshakeTimeout)
+		s.openHSStop = s.afterFunc(s.opts.OpenHandshakeTimeout, s.onOpenHandshakeTimeout)
 	}
 	if !s.cfg.IsServer {
 		s.startHandshake()
@@ -259,7 +275,22 @@ func (s *Session) Start() {
 }
 
 // Post runs f on the session goroutine; safe to call from any goroutine.
-func (s *Session) Post(f func()) { s.env.Post(f) }
+// What f writes goes out as one write, as for any other step.
+func (s *Session) Post(f func()) { s.env.Post(s.step(f)) }
+
+// step returns f as a step of the session: the bytes it writes are handed
+// to the transport together when it returns (see flush).
+func (s *Session) step(f func()) func() {
+	return func() {
+		f()
+		s.flush()
+	}
+}
+
+// afterFunc runs f as a step after d (see Env.AfterFunc).
+func (s *Session) afterFunc(d time.Duration, f func()) (stop func()) {
+	return s.env.AfterFunc(d, s.step(f))
+}
 
 // IsServer reports whether the suite is the server on this connection.
 func (s *Session) IsServer() bool { return s.cfg.IsServer }
@@ -349,7 +380,7 @@ func (s *Session) logTxOctets(p []byte, sync bool) {
 // ContinueLater runs f after d unless the connection is closed by then.
 func (s *Session) ContinueLater(d time.Duration, tag string, f func()) {
 	s.log(WireEntry{Kind: LogDelay, Delay: d, Tag: tag})
-	s.env.AfterFunc(d, func() {
+	s.afterFunc(d, func() {
 		if s.state != StateClosed {
 			s.log(WireEntry{Kind: LogDelayDone, Tag: tag})
 			f()
@@ -360,7 +391,7 @@ func (s *Session) ContinueLater(d time.Duration, tag string, f func()) {
 // KillAfter fails the connection after d unless it is closed by then.
 func (s *Session) KillAfter(d time.Duration) {
 	s.log(WireEntry{Kind: LogKillAfter, Delay: d})
-	s.env.AfterFunc(d, func() {
+	s.afterFunc(d, func() {
 		if s.state != StateClosed {
 			s.log(WireEntry{Kind: LogKill})
 			s.failConnection(CloseGoingAway, "Going Away")
@@ -372,7 +403,7 @@ func (s *Session) KillAfter(d time.Duration) {
 // connection is closed by then.
 func (s *Session) CloseAfter(d time.Duration) {
 	s.log(WireEntry{Kind: LogCloseAfter, Delay: d})
-	s.env.AfterFunc(d, func() {
+	s.afterFunc(d, func() {
 		if s.state != StateClosed {
 			s.log(WireEntry{Kind: LogClose})
 			s.SendClose(NoCode, "")
@@ -383,6 +414,7 @@ func (s *Session) CloseAfter(d time.Duration) {
 // Watchdog drops the connection; the driver calls it when a case has run
 // far longer than any of its own waits allow.
 func (s *Session) Watchdog() {
+	defer s.flush()
 	if s.state != StateClosed {
 		s.log(WireEntry{Kind: LogWatchdog})
 		s.wasClean = false
@@ -428,6 +460,11 @@ func (s *Session) dropConnection(abort bool) {
 	if s.state != StateClosed {
 		s.droppedByMe = true
 		s.state = StateClosed
+		if abort {
+			s.out = nil
+		} else {
+			s.flush()
+		}
 		s.env.Drop(abort)
 	}
 }
@@ -494,7 +531,7 @@ func (s *Session) SendCloseFrame(code int, reason []byte, isReply bool) {
 		s.localCloseReason = &r
 	}
 	if s.closedByMe && s.opts.CloseHandshakeTimeout > 0 {
-		s.closeHSStop = s.env.AfterFunc(s.opts.CloseHandshakeTimeout, s.onCloseHandshakeTimeout)
+		s.closeHSStop = s.afterFunc(s.opts.CloseHandshakeTimeout, s.onCloseHandshakeTimeout)
 	}
 }
 
@@ -570,7 +607,7 @@ func (s *Session) onCloseFrame(code *int, reason []byte) bool {
 		if s.cfg.IsServer {
 			s.dropConnection(true)
 		} else if s.opts.ServerConnectionDropTimeout > 0 {
-			s.serverDropStop = s.env.AfterFunc(s.opts.ServerConnectionDropTimeout, s.onServerConnectionDropTimeout)
+			s.serverDropStop = s.afterFunc(s.opts.ServerConnectionDropTimeout, s.onServerConnectionDropTimeout)
 		}
 	case StateOpen:
 		s.wasClean = true
@@ -599,10 +636,12 @@ func (s *Session) onCloseFrame(code *int, reason []byte) bool {
 // ConnectionLost tells the session its TCP connection is gone. It computes
 // the verdict and reports the result.
 func (s *Session) ConnectionLost() {
+	defer s.flush()
 	if s.done {
 		return
 	}
 	s.done = true
+	s.endSequence()
 	for _, stop := range []func(){s.serverDropStop, s.openHSStop, s.closeHSStop} {
 		if stop != nil {
 			stop()
@@ -734,8 +773,10 @@ func (s *Session) opened() {
 // ----------------------------------------------------------------------------
 // Receiving
 
-// Receive feeds bytes read from the connection.
+// Receive feeds bytes read from the connection. The session takes p
+// over: it may keep p and change it (frames are unmasked in place).
 func (s *Session) Receive(p []byte) {
+	defer s.flush()
 	switch s.state {
 	case StateOpen:
 		s.traffic.IncomingOctetsWireLevel += int64(len(p))
@@ -746,7 +787,11 @@ func (s *Session) Receive(p []byte) {
 	if s.state == StateClosed {
 		return // ignored, as after the original drops a connection
 	}
-	s.in = append(s.in, p...)
+	if len(s.in) == 0 {
+		s.in = p[:len(p):len(p)] // appending copies
+	} else {
+		s.in = append(s.in, p...)
+	}
 	s.consume()
 }
 
@@ -998,6 +1043,9 @@ func (s *Session) onFrameEnd() bool {
 	}
 	s.frameData = s.frameData[:0]
 	if f.fin {
+		if !s.compressedMsg {
+			s.rxChain = false
+		}
 		if s.compressedMsg && !s.failedByMe {
 			if !s.inflate() {
 				s.cur = nil
@@ -1030,6 +1078,9 @@ func (s *Session) inflate() bool {
 	if m := s.opts.MaxMessagePayloadSize; m > 0 && m < limit {
 		limit = m
 	}
+	if s.inflateKnown(limit) {
+		return true
+	}
 	out, err := s.deflate.decompress(s.compressedBuf, limit)
 	if err == errDecompressLimit {
 		s.failConnection(CloseMessageTooBig, fmt.Sprintf("message exceeds payload limit of %d octets", limit))
@@ -1045,10 +1096,12 @@ func (s *Session) inflate() bool {
 	}
 	s.msgData = out
 	if s.validating && len(out) > 0 && !s.utf8.Write(out) {
+		s.rxChain = false
 		if s.invalidPayload("encountered invalid UTF-8 while processing text message") {
 			return false
 		}
 	}
+	s.recordKnown(out)
 	return true
 }
 
@@ -1149,7 +1202,19 @@ func (s *Session) SendFrame(f Frame) {
 	if masked {
 		key = newMaskKey()
 	}
-	wire := make([]byte, 0, maxFrameHeader+len(pl))
+	// A frame that goes out with the rest of the step is built in the
+	// step's buffer; one that is chopped or synced in a buffer of its own.
+	direct := f.Chop == 0 && !f.Sync && len(s.queue) == 0
+	var wire []byte
+	if direct {
+		wire = s.out
+		if len(wire) == 0 {
+			wire = make([]byte, 0, maxFrameHeader+len(pl))
+		}
+	} else {
+		wire = make([]byte, 0, maxFrameHeader+len(pl))
+	}
+	begin := len(wire)
 	wire = appendFrameHeader(wire, f.Fin, byte(f.RSV%8), byte(f.Opcode%16), masked, key, uint64(len(pl)))
 	start := len(wire)
 	wire = append(wire, pl...)
@@ -1167,6 +1232,11 @@ func (s *Session) SendFrame(f Frame) {
 			e.Mask = hexKey(key[:])
 		}
 		s.log(e)
+	}
+	if direct {
+		s.out = wire
+		s.account(wire[begin:], false)
+		return
 	}
 	s.sendData(wire, f.Sync, f.Chop)
 }
@@ -1192,8 +1262,20 @@ func (s *Session) sendData(data []byte, sync bool, chop int) {
 	}
 }
 
+// write queues p for the transport; flush hands the step's bytes over.
+// The wire log and the octet statistics count each call, as the original
+// does.
 func (s *Session) write(p []byte, sync bool) {
-	s.env.Write(p)
+	if len(s.out) == 0 {
+		s.out = p[:len(p):len(p)] // appending copies: p may be a chop of a larger frame
+	} else {
+		s.out = append(s.out, p...)
+	}
+	s.account(p, sync)
+}
+
+// account counts and logs p as written.
+func (s *Session) account(p []byte, sync bool) {
 	switch s.state {
 	case StateOpen:
 		s.traffic.OutgoingOctetsWireLevel += int64(len(p))
@@ -1201,6 +1283,17 @@ func (s *Session) write(p []byte, sync bool) {
 		s.traffic.PreopenOutgoingOctetsWireLevel += int64(len(p))
 	}
 	s.logTxOctets(p, sync)
+}
+
+// flush hands what the current step wrote to the transport as one write,
+// as the original's reactor sends what one callback wrote: the frames of
+// one step share TCP segments, while chopped and synchronized writes,
+// queued by sendData, each go out in a step of their own (sendNext).
+func (s *Session) flush() {
+	if len(s.out) > 0 {
+		s.env.Write(s.out)
+		s.out = nil
+	}
 }
 
 func (s *Session) trigger() {
@@ -1221,7 +1314,7 @@ func (s *Session) sendNext() {
 	if s.state != StateClosed {
 		s.write(q.data, q.sync)
 	}
-	s.env.AfterFunc(queuedWriteDelay, s.sendNext)
+	s.afterFunc(queuedWriteDelay, s.sendNext)
 }
 
 // SendMessage sends a data message, compressed when permessage-deflate is
@@ -1232,20 +1325,29 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragmentSize int) {
 	if s.state != StateOpen {
 		return
 	}
+	n := len(payload)
+	if s.deflate != nil {
+		s.endSequence()
+		s.deflate.catchUp()
+		payload = s.deflate.compress(payload)
+		s.deflate.sent++
+	}
+	s.sendPayload(payload, n, binary, fragmentSize)
+}
+
+// sendPayload sends a message's payload, compressed from n octets when
+// permessage-deflate is in use, as SendMessage describes.
+func (s *Session) sendPayload(payload []byte, n int, binary bool, fragmentSize int) {
 	op := 1
 	if binary {
 		op = 2
 	}
 	s.traffic.OutgoingWebSocketMessages++
+	s.traffic.OutgoingOctetsAppLevel += int64(n)
+	s.traffic.OutgoingOctetsWebSocketLevel += int64(len(payload))
 	rsv := 0
 	if s.deflate != nil {
 		rsv = 4
-		s.traffic.OutgoingOctetsAppLevel += int64(len(payload))
-		payload = s.deflate.compress(payload)
-		s.traffic.OutgoingOctetsWebSocketLevel += int64(len(payload))
-	} else {
-		s.traffic.OutgoingOctetsAppLevel += int64(len(payload))
-		s.traffic.OutgoingOctetsWebSocketLevel += int64(len(payload))
 	}
 	pfs := fragmentSize
 	if pfs == 0 {
@@ -1255,7 +1357,7 @@ func (s *Session) SendMessage(payload []byte, binary bool, fragmentSize int) {
 		s.SendFrame(Frame{Opcode: op, Fin: true, RSV: rsv, Payload: payload})
 		return
 	}
-	n := len(payload)
+	n = len(payload)
 	first := true
 	for i := 0; ; i += pfs {
 		j := i + pfs

@@ -15,6 +15,7 @@ import (
 type fakeEnv struct {
 	now     time.Time
 	out     bytes.Buffer
+	writes  []int // length of each Write
 	dropped bool
 	abort   bool
 	timers  []*fakeTimer
@@ -31,6 +32,7 @@ func newFakeEnv() *fakeEnv { return &fakeEnv{now: time.Unix(1e9, 0)} }
 func (e *fakeEnv) Write(p []byte) {
 	if !e.dropped {
 		e.out.Write(p)
+		e.writes = append(e.writes, len(p))
 	}
 }
 func (e *fakeEnv) Drop(abort bool) { e.dropped, e.abort = true, abort }
@@ -155,7 +157,7 @@ func TestSendMessageFragments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.n, "/", tt.frag), func(t *testing.T) {
 			s, env, _ := openServer(t, &Case{ID: "x", Open: func(*Session) {}})
-			s.SendMessage(bytes.Repeat([]byte("*"), tt.n), false, tt.frag)
+			s.Post(func() { s.SendMessage(bytes.Repeat([]byte("*"), tt.n), false, tt.frag) })
 			fs := parseFrames(t, env.out.Bytes())
 			if len(fs) != len(tt.want) {
 				t.Fatalf("%d frames, want %d", len(fs), len(tt.want))
@@ -172,6 +174,54 @@ func TestSendMessageFragments(t *testing.T) {
 		})
 	}
 }
+
+// What one step sends goes to the transport in one write, as the
+// original's reactor sends what one callback wrote; chopped and
+// synchronized frames are queued, and each later piece goes out in a
+// step of its own after the original's 10 µs pause.
+func TestOneWritePerStep(t *testing.T) {
+	tests := []struct {
+		name string
+		send func(s *Session)
+		want []int // lengths of the writes
+	}{
+		{"frames of a message", func(s *Session) { s.SendMessage(bytes.Repeat([]byte("*"), 300), false, 100) },
+			[]int{4*2 + 300}},
+		{"two frames", func(s *Session) {
+			s.SendFrame(fr(1, "ab"))
+			s.SendFrame(fr(9, "c"))
+		}, []int{4 + 3}},
+		{"chopped frame", func(s *Session) { s.SendFrame(Frame{Opcode: 1, Fin: true, Payload: []byte("abcdefgh"), Chop: 4}) },
+			[]int{4, 4, 2}},
+		{"frame before a chopped one", func(s *Session) {
+			s.SendFrame(fr(1, "ab"))
+			s.SendFrame(Frame{Opcode: 1, Fin: true, Payload: []byte("abcdefgh"), Chop: 4})
+		}, []int{4 + 4, 4, 2}},
+		{"two synced frames", func(s *Session) {
+			s.SendFrame(Frame{Opcode: 1, Fin: true, Payload: []byte("ab"), Sync: true})
+			s.SendFrame(Frame{Opcode: 1, Fin: true, Payload: []byte("cd"), Sync: true})
+		}, []int{4, 4}},
+		// As in the original: the first synced frame is written at once
+		// and the queue is empty again, so a plain frame joins it.
+		{"synced frame, then a plain one", func(s *Session) {
+			s.SendFrame(Frame{Opcode: 1, Fin: true, Payload: []byte("ab"), Sync: true})
+			s.SendFrame(fr(1, "cd"))
+		}, []int{4 + 4}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, env, _ := openServer(t, &Case{ID: "x", Open: func(*Session) {}})
+			env.writes = nil
+			s.Post(func() { tt.send(s) })
+			env.advance(time.Second)
+			if fmt.Sprint(env.writes) != fmt.Sprint(tt.want) {
+				t.Errorf("writes of %v octets, want %v", env.writes, tt.want)
+			}
+		})
+	}
+}
+
+func fr(op int, payload string) Frame { return Frame{Opcode: op, Fin: true, Payload: []byte(payload)} }
 
 func repeatInt(v, n int) []int {
 	out := make([]int, n)
@@ -199,7 +249,11 @@ func TestSuiteFailsMalformedInput(t *testing.T) {
 		{"reserved control opcode", clientFrame(0x8B, nil), 1002, "control frame using reserved opcode 11"},
 		{"fragmented ping", clientFrame(0x09, nil), 1002, "fragmented control frame"},
 		{"long ping", clientFrame(0x89, long), 1002, "control frame with payload length > 125 octets"},
-		{"close of one byte", clientFrame(0x88, []byte{3}), 1002, "received close control frame with payload len 1"},
+		// The close frame the violation earns never leaves: the testee's
+		// close that follows makes the suite, a server in the closing
+		// state, abort TCP, which discards the step's bytes, as the
+		// original's abortConnection discards Twisted's write buffer.
+		{"close of one byte", clientFrame(0x88, []byte{3}), 0, ""},
 		{"lone continuation", clientFrame(0x80, nil), 1002, "received continuation data frame outside fragmented message"},
 		{"text inside message", append(clientFrame(0x01, []byte("a")), clientFrame(0x81, []byte("b"))...), 1002,
 			"received non-continuation data frame while inside fragmented message"},
@@ -213,6 +267,15 @@ func TestSuiteFailsMalformedInput(t *testing.T) {
 			s, env, _ := openServer(t, &Case{ID: "x", Open: func(*Session) {}})
 			s.Receive(tt.in)
 			fs := parseFrames(t, env.out.Bytes())
+			if tt.code == 0 {
+				if len(fs) != 0 || !env.dropped || !env.abort {
+					t.Errorf("sent % x, dropped %v abort %v; want nothing sent and an abort", env.out.Bytes(), env.dropped, env.abort)
+				}
+				if !s.failedByMe || !s.closedByMe {
+					t.Errorf("failedByMe %v closedByMe %v", s.failedByMe, s.closedByMe)
+				}
+				return
+			}
 			if len(fs) == 0 || fs[0].op != 8 {
 				t.Fatalf("no close frame sent: % x", env.out.Bytes())
 			}

@@ -107,9 +107,10 @@ var indexTmpl = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 <p class="block">Summary report generated on {{.Generated}} (UTC) by the Go port of Autobahn|Testsuite (github.com/rfc6455/ws/autobahn).
 Each cell links to the case's detail page; the narrow column is the close code the testee sent.</p>
 <h2>At a glance</h2>
-<table id="summary_counts" class="block"><tr><th>Agent</th><th>Cases</th>{{range .Verdicts}}<th class="{{.Class}}">{{.Name}}</th>{{end}}<th>Close: OK</th><th>Close: not OK</th></tr>
-{{range .Counts}}<tr><td>{{.Agent}}</td><td>{{.Cases}}</td>{{range .ByVerdict}}<td>{{.}}</td>{{end}}<td>{{.CloseOK}}</td><td>{{.CloseNotOK}}</td></tr>
+<table id="summary_counts" class="block"><tr><th>Agent</th><th>Cases</th>{{range .Verdicts}}<th class="{{.Class}}">{{.Name}}</th>{{end}}<th>Close: OK</th><th>Close: not OK</th><th>Case time (s)</th><th>Suite CPU (s)</th></tr>
+{{range .Counts}}<tr><td>{{.Agent}}</td><td>{{.Cases}}</td>{{range .ByVerdict}}<td>{{.}}</td>{{end}}<td>{{.CloseOK}}</td><td>{{.CloseNotOK}}</td><td>{{printf "%.1f" .Seconds}}</td><td>{{if .CPUKnown}}{{printf "%.1f" .SuiteCPU}}{{else}}?{{end}}</td></tr>
 {{end}}</table>
+<p class="block">Case time adds up the cases' durations (cases run concurrently, so it exceeds the run's wall time); suite CPU adds up the CPU time the suite's own session spent on each case (parsing, checking, inflating, compressing, framing), without the system calls that move the octets. The testee's CPU is the rest of what the machine spent. Each case page gives both figures.</p>
 {{if .NotOK}}<table id="summary_not_ok" class="block"><tr><th>Agent</th><th>Case</th><th>Behavior</th><th>Close</th><th>Reason</th></tr>
 {{range .NotOK}}<tr><td>{{.Agent}}</td><td><a href="{{.Link}}">{{.ID}}</a></td><td class="{{.Class}}">{{.Behavior}}</td><td class="{{.CloseClass}}">{{.BehaviorClose}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>{{else}}<p id="summary_not_ok" class="block">Every case is OK, with an OK closing behavior, for every agent.</p>{{end}}
@@ -248,6 +249,8 @@ type agentCounts struct {
 	Cases               int
 	ByVerdict           []int // in the order of glanceVerdicts
 	CloseOK, CloseNotOK int
+	Seconds, SuiteCPU   float64 // sums of the cases' durations and suite CPU
+	CPUKnown            bool
 }
 
 type notOKCase struct {
@@ -267,6 +270,9 @@ func glance(agents, ids []string, res Results) ([]agentCounts, []notOKCase) {
 				continue
 			}
 			c.Cases++
+			c.Seconds += float64(r.Duration) / 1000
+			c.SuiteCPU += r.SuiteCPU / 1000
+			c.CPUKnown = c.CPUKnown || r.SuiteCPU > 0
 			for i, b := range behaviors {
 				if r.Behavior == b {
 					c.ByVerdict[i]++
@@ -315,7 +321,7 @@ type wireRow struct {
 var caseTmpl = template.Must(template.New("case").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.R.Agent}} - Case {{.R.ID}}</title><style>{{.CSS}}</style></head>
 <body><p><a href="index.html">Back to the summary</a></p>
-<h1 class="{{.Class}}">&nbsp;{{.R.Agent}} - Case {{.R.ID}} : {{.Text}} - {{.R.Duration}} ms @ {{.R.Started}}</h1>
+<h1 class="{{.Class}}">&nbsp;{{.R.Agent}} - Case {{.R.ID}} : {{.Text}} - {{.R.Duration}} ms @ {{.R.Started}}{{if .R.SuiteCPU}} (suite CPU {{printf "%.1f" .R.SuiteCPU}} ms){{end}}</h1>
 <div class="block"><p><b>Case Description</b><br>{{.Description}}</p>
 <p><b>Case Expectation</b><br>{{.Expectation}}</p></div>
 <div class="block"><p><b>Case Outcome</b><br>{{.R.Result}}</p>

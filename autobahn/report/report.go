@@ -43,6 +43,9 @@ type IndexEntry struct {
 	Duration        int64  `json:"duration"`
 	RemoteCloseCode *int   `json:"remoteCloseCode"`
 	ReportFile      string `json:"reportfile"`
+	// SuiteCPU is the suite's own CPU time for the case in milliseconds
+	// (not in the original's index; absent when unknown).
+	SuiteCPU float64 `json:"suiteCPU,omitempty"`
 }
 
 // Index builds the contents of index.json.
@@ -51,7 +54,7 @@ func Index(res Results) map[string]map[string]IndexEntry {
 	for agent, m := range res {
 		out[agent] = map[string]IndexEntry{}
 		for id, r := range m {
-			out[agent][id] = IndexEntry{r.Behavior, r.BehaviorClose, r.Duration, r.RemoteCloseCode, CaseFile(agent, id, "json")}
+			out[agent][id] = IndexEntry{r.Behavior, r.BehaviorClose, r.Duration, r.RemoteCloseCode, CaseFile(agent, id, "json"), r.SuiteCPU}
 		}
 	}
 	return out

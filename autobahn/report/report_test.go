@@ -108,8 +108,11 @@ func TestIndexSummary(t *testing.T) {
 	bad.Result, bad.ResultClose = "Got a pong for no ping.", "The peer did not close."
 	wrong := result("b", "6.4.1", engine.OK, engine.WrongCode, 1002)
 	wrong.ResultClose = "Close code 1002 not among 1007."
+	a1, a2 := result("a", "1.1.1", engine.OK, engine.OK, 1000), result("a", "7.1.1", engine.OK, engine.OK, 1000)
+	a1.Duration, a1.SuiteCPU = 1500, 250
+	a2.Duration, a2.SuiteCPU = 1500, 0.5
 	res := Results{
-		"a": {"1.1.1": result("a", "1.1.1", engine.OK, engine.OK, 1000), "7.1.1": result("a", "7.1.1", engine.OK, engine.OK, 1000)},
+		"a": {"1.1.1": a1, "7.1.1": a2},
 		"b": {"1.1.1": result("b", "1.1.1", engine.OK, engine.OK, 1000), "6.4.1": wrong, "7.1.1": bad},
 	}
 	if err := WriteHTML(dir, cases.Default(), res); err != nil {
@@ -123,9 +126,10 @@ func TestIndexSummary(t *testing.T) {
 	full := strings.Index(html, `id="agent_case_results"`)
 	order := []string{
 		`id="summary_counts"`,
-		// agent, cases, OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED, close OK, close not OK
-		"<tr><td>a</td><td>2</td><td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td><td>0</td></tr>",
-		"<tr><td>b</td><td>3</td><td>2</td><td>0</td><td>0</td><td>0</td><td>1</td><td>1</td><td>2</td></tr>",
+		// agent, cases, OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED, close OK, close not OK,
+		// case time, suite CPU (unknown for b)
+		"<tr><td>a</td><td>2</td><td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td><td>0</td><td>3.0</td><td>0.3</td></tr>",
+		"<tr><td>b</td><td>3</td><td>2</td><td>0</td><td>0</td><td>0</td><td>1</td><td>1</td><td>2</td><td>0.0</td><td>?</td></tr>",
 		`<a href="b_case_6_4_1.html">6.4.1</a>`,
 		"Close: Close code 1002 not among 1007.",
 		`<a href="b_case_7_1_1.html">7.1.1</a>`,

@@ -31,11 +31,18 @@ func Summary(w io.Writer, res Results) {
 		}
 		cases.SortIDs(ids)
 		count, countClose := map[string]int{}, map[string]int{}
+		var dur int64
+		var cpu float64
 		for _, id := range ids {
 			count[m[id].Behavior]++
 			countClose[m[id].BehaviorClose]++
+			dur += m[id].Duration
+			cpu += m[id].SuiteCPU
 		}
 		fmt.Fprintf(w, "\nAgent %s: %d cases\n", a, len(ids))
+		if cpu > 0 {
+			fmt.Fprintf(w, "  cases' durations add up to %.1f s, the suite's own CPU for them to %.1f s\n", float64(dur)/1000, cpu/1000)
+		}
 		fmt.Fprintf(w, "  %-16s %6s %8s\n", "verdict", "behav.", "close")
 		seen := map[string]bool{}
 		for _, b := range append(append([]string{}, behaviors...), closeBehaviors...) {

@@ -5,8 +5,8 @@
 // against the suite, with reports under ./reports and a comparison with
 // the expected results in autobahn/testdata.
 //
-//	wstest                                   project job (sections 1-7, 10, 12, 13)
-//	wstest -all                              project job including section 9
+//	wstest                                   project job (all sections: 1-7, 9, 10, 12, 13)
+//	wstest -no9                              project job without section 9 (performance)
 //	wstest -m fuzzingclient -s spec.json     test the servers listed in spec.json
 //	wstest -m fuzzingserver -s spec.json     serve testee clients at the spec's url
 //	wstest -h2                               project job over HTTP/2 (RFC 8441)
@@ -31,6 +31,7 @@ import (
 
 	"github.com/rfc6455/ws/autobahn"
 	"github.com/rfc6455/ws/autobahn/cases"
+	"github.com/rfc6455/ws/autobahn/engine"
 	"github.com/rfc6455/ws/autobahn/report"
 	"github.com/rfc6455/ws/internal/h2stream"
 )
@@ -38,7 +39,8 @@ import (
 type flags struct {
 	mode, spec, testdata, outdir, expected string
 	parallel                               int
-	all, update, compress, h2              bool
+	no9, update, compress, h2              bool
+	cache                                  *engine.Cache
 }
 
 func main() {
@@ -50,10 +52,12 @@ func main() {
 	flag.StringVar(&f.outdir, "o", "", "report directory (overrides the spec's outdir)")
 	flag.StringVar(&f.expected, "expected", "", "expected-results file to compare every agent's results with (project job: directory, default autobahn/testdata)")
 	flag.BoolVar(&f.update, "update", false, "write the expected-results file(s) from this run instead of comparing")
-	flag.BoolVar(&f.all, "all", false, "project job: include section 9 (performance)")
+	flag.BoolVar(&f.no9, "no9", false, "project job: leave out section 9 (performance)")
+	flag.Bool("all", true, "project job: all sections (the default; kept for old scripts)")
 	flag.BoolVar(&f.compress, "compress", true, "project job: let the project's testees negotiate permessage-deflate")
 	flag.BoolVar(&f.h2, "h2", false, "run the cases over HTTP/2 (RFC 8441 extended CONNECT): as a client (fuzzingclient, project job) to the testee servers, as a server (fuzzingserver, project job) to the testee clients; cleartext with prior knowledge for ws://, TLS with ALPN for wss://")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the suite to this file")
+	cacheMB := flag.Int64("cache-mb", engine.DefaultCacheBudget>>20, "MiB of compressed section 12/13 messages kept to send again (0: none)")
 	flag.Parse()
 	if f.h2 {
 		// net/http's HTTP/2 server takes extended CONNECT only with
@@ -61,6 +65,10 @@ func main() {
 		if err := h2stream.Reexec(); err != nil {
 			fatal(err)
 		}
+	}
+	f.cache = engine.NewCache(*cacheMB << 20)
+	if *cacheMB == 0 {
+		f.cache = engine.NewCache(-1)
 	}
 	if *cpuprofile != "" {
 		pf, err := os.Create(*cpuprofile)
@@ -155,7 +163,7 @@ func fuzzingClient(ctx context.Context, f flags, set *cases.Set) (int, error) {
 		spec.OutDir = "./reports/servers"
 	}
 	res := autobahn.NewResults()
-	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress(), HTTP2: f.h2}
+	c := &autobahn.Client{Spec: spec, Set: set, Parallel: f.parallel, Progress: progress(), HTTP2: f.h2, Cache: f.cache}
 	start := time.Now()
 	runErr := c.Run(ctx, res)
 	snap := res.Snapshot()
@@ -192,7 +200,7 @@ func fuzzingServer(ctx context.Context, f flags, set *cases.Set) (int, error) {
 			port = "443"
 		}
 	}
-	srv := &autobahn.Server{Spec: spec, Set: set, Log: os.Stdout}
+	srv := &autobahn.Server{Spec: spec, Set: set, Log: os.Stdout, Cache: f.cache}
 	ids, err := srv.Cases()
 	if err != nil {
 		return 2, err
