@@ -84,7 +84,9 @@ func (o *AcceptOptions) acceptHTTP2(w http.ResponseWriter, r *http.Request) (*co
 }
 
 // writeHTTP2Response sends the 200 (RFC 8441 §5) by deadline (none when
-// zero), then clears the stream's deadlines.
+// zero), then clears the stream's deadlines. A ResponseWriter wrapped by
+// middleware that hides the deadline methods (no Unwrap) is served as
+// before: without the deadline, and with net/http's timers left running.
 func (o *AcceptOptions) writeHTTP2Response(rc *http.ResponseController, w http.ResponseWriter, deadline time.Time) error {
 	if !deadline.IsZero() {
 		if time.Now().After(deadline) {
@@ -92,7 +94,7 @@ func (o *AcceptOptions) writeHTTP2Response(rc *http.ResponseController, w http.R
 			rc.SetWriteDeadline(pastDeadline)
 			return fmt.Errorf("server: writing the handshake response: HandshakeTimeout (%v) passed: %w", o.HandshakeTimeout, os.ErrDeadlineExceeded)
 		}
-		if err := rc.SetWriteDeadline(deadline); err != nil {
+		if err := rc.SetWriteDeadline(deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return fmt.Errorf("server: %w", err)
 		}
 	}
@@ -106,10 +108,10 @@ func (o *AcceptOptions) writeHTTP2Response(rc *http.ResponseController, w http.R
 	// Zero deadlines stop net/http's timers; a timer that has fired
 	// already has reset the stream, and the Conn's first read or write
 	// reports it.
-	if err := rc.SetReadDeadline(time.Time{}); err != nil {
+	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("server: %w", err)
 	}
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil

@@ -290,3 +290,54 @@ func TestHTTP2HandshakeTimeout(t *testing.T) {
 	}
 	t.Logf("client: %v; server: %v", err, serr)
 }
+
+// flushOnlyWriter is middleware's ResponseWriter that forwards Flush and
+// hides everything else (no Unwrap): http.ResponseController cannot set
+// its deadlines.
+type flushOnlyWriter struct{ w http.ResponseWriter }
+
+func (f flushOnlyWriter) Header() http.Header         { return f.w.Header() }
+func (f flushOnlyWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
+func (f flushOnlyWriter) WriteHeader(code int)        { f.w.WriteHeader(code) }
+func (f flushOnlyWriter) Flush()                      { f.w.(http.Flusher).Flush() }
+
+// TestHTTP2WrappedWriterWithoutDeadlines: behind a wrapper that hides the
+// stream's deadline methods, Accept still serves the WebSocket, without
+// HandshakeTimeout's deadline.
+func TestHTTP2WrappedWriterWithoutDeadlines(t *testing.T) {
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := server.Accept(flushOnlyWriter{w}, r, nil)
+		if err != nil {
+			t.Errorf("Accept: %v", err)
+			return
+		}
+		defer c.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if typ, msg, err := c.ReadMessage(ctx, nil); err == nil {
+			c.WriteMessage(ctx, typ, msg)
+		}
+		c.Close(conn.StatusNormalClosure, "")
+	}))
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := client.Dial(ctx, "wss"+strings.TrimPrefix(s.URL, "https"), &client.DialOptions{
+		TLSConfig: s.Client().Transport.(*http.Transport).TLSClientConfig,
+		Proxy:     client.NoProxy,
+		HTTP2:     client.HTTP2Require,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.WriteMessage(ctx, conn.Text, []byte("wrapped")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.ReadMessage(ctx, nil); err != nil || string(msg) != "wrapped" {
+		t.Fatalf("echo: %q, %v", msg, err)
+	}
+}
