@@ -50,7 +50,8 @@
 //     is no limit.
 //
 // ReadTimeout and WriteTimeout, if set, apply to the HTTP exchange only:
-// Accept clears them on the connection it takes over. http.Server has no
+// Accept clears them on the connection it takes over, and over HTTP/2 on
+// the stream once its 200 is sent (net/http arms them on every stream). http.Server has no
 // cap on connections; golang.org/x/net/netutil.LimitListener adds one (it
 // stops accepting at the cap), at a cost: the net.Conn it wraps is not a
 // *net.TCPConn, so an idle Conn on it keeps a read buffer (see package

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/rfc6455/ws/conn"
@@ -35,7 +36,21 @@ var ErrHandlerReturned = errors.New("server: the handler of this HTTP/2 WebSocke
 // acceptHTTP2 is Accept for an HTTP/2 request: an extended CONNECT
 // (RFC 8441 §4-5), answered 200 with the negotiated subprotocol and
 // extensions, then a Conn over the stream.
+//
+// HandshakeTimeout covers, over HTTP/2, the time from Accept's call to
+// the 200's HEADERS frame handed to the connection's writer: net/http has
+// read the request already (its header is bounded by
+// http.Server.ReadHeaderTimeout and MaxHeaderBytes), and HEADERS are not
+// subject to flow control, so the 200 is late only when the whole
+// connection cannot write. Past the deadline net/http resets the stream
+// (RST_STREAM INTERNAL_ERROR) and Accept returns an error wrapping
+// os.ErrDeadlineExceeded. Once the 200 is out, Accept clears the stream's
+// read and write deadlines, those of HandshakeTimeout and those
+// http.Server.ReadTimeout and WriteTimeout set for every stream, as the
+// HTTP/1.1 path clears them on the connection it takes over: they belong
+// to the HTTP exchange, and firing later they would end the WebSocket.
 func (o *AcceptOptions) acceptHTTP2(w http.ResponseWriter, r *http.Request) (*conn.Conn, error) {
+	deadline := o.deadline()
 	a, he := o.negotiateHTTP2(r)
 	if he != nil {
 		o.Connections.abort()
@@ -48,12 +63,11 @@ func (o *AcceptOptions) acceptHTTP2(w http.ResponseWriter, r *http.Request) (*co
 		http.Error(w, "bad handshake response", http.StatusInternalServerError)
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	if err := rc.Flush(); err != nil {
+	if err := o.writeHTTP2Response(rc, w, deadline); err != nil {
 		a.release()
 		o.Connections.abort()
-		return nil, fmt.Errorf("server: writing the handshake response: %w", err)
+		return nil, err
 	}
 	stream := h2stream.New(h2stream.Config{
 		In:  r.Body,
@@ -67,6 +81,40 @@ func (o *AcceptOptions) acceptHTTP2(w http.ResponseWriter, r *http.Request) (*co
 		ReadBufferSize: readBufferSize(o.Conn),
 	})
 	return o.open(stream, &a, nil, nil)
+}
+
+// writeHTTP2Response sends the 200 (RFC 8441 §5) by deadline (none when
+// zero), then clears the stream's deadlines. A ResponseWriter wrapped by
+// middleware that hides the deadline methods (no Unwrap) is served as
+// before: without the deadline, and with net/http's timers left running.
+func (o *AcceptOptions) writeHTTP2Response(rc *http.ResponseController, w http.ResponseWriter, deadline time.Time) error {
+	if !deadline.IsZero() {
+		if time.Now().After(deadline) {
+			// net/http would reset the stream; say why in the error.
+			rc.SetWriteDeadline(pastDeadline)
+			return fmt.Errorf("server: writing the handshake response: HandshakeTimeout (%v) passed: %w", o.HandshakeTimeout, os.ErrDeadlineExceeded)
+		}
+		if err := rc.SetWriteDeadline(deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	if err := rc.Flush(); err != nil {
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			err = fmt.Errorf("HandshakeTimeout (%v) passed: %w (%w)", o.HandshakeTimeout, os.ErrDeadlineExceeded, err)
+		}
+		return fmt.Errorf("server: writing the handshake response: %w", err)
+	}
+	// Zero deadlines stop net/http's timers; a timer that has fired
+	// already has reset the stream, and the Conn's first read or write
+	// reports it.
+	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return fmt.Errorf("server: %w", err)
+	}
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return fmt.Errorf("server: %w", err)
+	}
+	return nil
 }
 
 // negotiateHTTP2 checks an HTTP/2 request as RFC 8441 §5 asks and runs

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"github.com/rfc6455/ws/client"
+	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/internal/h2stream"
 	"github.com/rfc6455/ws/internal/testwait"
 	"github.com/rfc6455/ws/server"
@@ -196,5 +198,146 @@ func TestHTTP2OversizedHeader(t *testing.T) {
 		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
 			t.Fatalf("server answered %v, want a 431 response", f)
 		}
+	}
+}
+
+// TestHTTP2ClearsServerTimeouts: http.Server.ReadTimeout and WriteTimeout
+// arm timers on every HTTP/2 stream that would reset a WebSocket's stream
+// once they fire; Accept clears them with the 200, as the HTTP/1.1 path
+// clears them on the connection it takes over.
+func TestHTTP2ClearsServerTimeouts(t *testing.T) {
+	got := make(chan error, 1)
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := server.Accept(w, r, &server.AcceptOptions{HandshakeTimeout: time.Second})
+		if err != nil {
+			got <- err
+			return
+		}
+		defer c.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		typ, msg, err := c.ReadMessage(ctx, nil)
+		if err == nil {
+			err = c.WriteMessage(ctx, typ, msg)
+		}
+		got <- err
+		c.Close(conn.StatusNormalClosure, "")
+	}))
+	s.EnableHTTP2 = true
+	s.Config.ReadTimeout = 50 * time.Millisecond
+	s.Config.WriteTimeout = 50 * time.Millisecond
+	s.StartTLS()
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := client.Dial(ctx, "wss"+strings.TrimPrefix(s.URL, "https"), &client.DialOptions{
+		TLSConfig: s.Client().Transport.(*http.Transport).TLSClientConfig,
+		Proxy:     client.NoProxy,
+		HTTP2:     client.HTTP2Require,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// Longer than both server timeouts, and than HandshakeTimeout's
+	// deadline would be if it were left set: 1 s.
+	time.Sleep(1200 * time.Millisecond)
+	if err := c.WriteMessage(ctx, conn.Binary, []byte("late")); err != nil {
+		t.Fatalf("client write after the server's timeouts: %v", err)
+	}
+	if _, msg, err := c.ReadMessage(ctx, nil); err != nil || string(msg) != "late" {
+		t.Fatalf("echo after the server's timeouts: %q, %v", msg, err)
+	}
+	if err := testwait.Recv(t, got, "the server's read and write"); err != nil {
+		t.Errorf("server after the HTTP timeouts: %v", err)
+	}
+}
+
+// TestHTTP2HandshakeTimeout: a handshake whose HandshakeTimeout passes
+// before its 200 is sent (here 1 ns, past once the request is checked)
+// fails with os.ErrDeadlineExceeded, and the client gets a reset stream,
+// not a WebSocket.
+func TestHTTP2HandshakeTimeout(t *testing.T) {
+	errs := make(chan error, 1)
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := server.Accept(w, r, &server.AcceptOptions{HandshakeTimeout: time.Nanosecond})
+		if err == nil {
+			c.CloseNow()
+		}
+		errs <- err
+	}))
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := client.Dial(ctx, "wss"+strings.TrimPrefix(s.URL, "https"), &client.DialOptions{
+		TLSConfig: s.Client().Transport.(*http.Transport).TLSClientConfig,
+		Proxy:     client.NoProxy,
+		HTTP2:     client.HTTP2Require,
+	})
+	if err == nil {
+		t.Fatalf("Dial succeeded (response %v), want the stream reset", resp)
+	}
+	if resp != nil && resp.StatusCode == http.StatusOK {
+		t.Errorf("client saw 200 and %v", err)
+	}
+	serr := testwait.Recv(t, errs, "Accept's result")
+	if !errors.Is(serr, os.ErrDeadlineExceeded) || !strings.Contains(serr.Error(), "HandshakeTimeout") {
+		t.Errorf("Accept: %v, want os.ErrDeadlineExceeded naming HandshakeTimeout", serr)
+	}
+	t.Logf("client: %v; server: %v", err, serr)
+}
+
+// flushOnlyWriter is middleware's ResponseWriter that forwards Flush and
+// hides everything else (no Unwrap): http.ResponseController cannot set
+// its deadlines.
+type flushOnlyWriter struct{ w http.ResponseWriter }
+
+func (f flushOnlyWriter) Header() http.Header         { return f.w.Header() }
+func (f flushOnlyWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
+func (f flushOnlyWriter) WriteHeader(code int)        { f.w.WriteHeader(code) }
+func (f flushOnlyWriter) Flush()                      { f.w.(http.Flusher).Flush() }
+
+// TestHTTP2WrappedWriterWithoutDeadlines: behind a wrapper that hides the
+// stream's deadline methods, Accept still serves the WebSocket, without
+// HandshakeTimeout's deadline.
+func TestHTTP2WrappedWriterWithoutDeadlines(t *testing.T) {
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := server.Accept(flushOnlyWriter{w}, r, nil)
+		if err != nil {
+			t.Errorf("Accept: %v", err)
+			return
+		}
+		defer c.CloseNow()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if typ, msg, err := c.ReadMessage(ctx, nil); err == nil {
+			c.WriteMessage(ctx, typ, msg)
+		}
+		c.Close(conn.StatusNormalClosure, "")
+	}))
+	s.EnableHTTP2 = true
+	s.StartTLS()
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := client.Dial(ctx, "wss"+strings.TrimPrefix(s.URL, "https"), &client.DialOptions{
+		TLSConfig: s.Client().Transport.(*http.Transport).TLSClientConfig,
+		Proxy:     client.NoProxy,
+		HTTP2:     client.HTTP2Require,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.WriteMessage(ctx, conn.Text, []byte("wrapped")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.ReadMessage(ctx, nil); err != nil || string(msg) != "wrapped" {
+		t.Fatalf("echo: %q, %v", msg, err)
 	}
 }

@@ -60,7 +60,11 @@ type AcceptOptions struct {
 	// zero, no bound when negative). On the raw path (Upgrade, Serve) it
 	// covers reading the request and writing the response; under net/http,
 	// which has already read the request, it covers writing the 101
-	// response on the hijacked connection.
+	// response on the hijacked connection. Over HTTP/2 it runs from
+	// Accept's call until the 200's HEADERS frame is handed to the
+	// connection's writer; past it net/http resets the stream and Accept
+	// returns an error wrapping os.ErrDeadlineExceeded. The request's
+	// header is bounded by http.Server.ReadHeaderTimeout in both cases.
 	HandshakeTimeout time.Duration
 
 	// MaxHeaderBytes bounds the request line and header fields on the raw

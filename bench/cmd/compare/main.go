@@ -35,6 +35,14 @@
 // Every figure comes from the same invocation; with -repeats > 1 the
 // report gives min/median/max.
 //
+// Progress goes to stderr: a line as each of the N measurements starts
+// ("[i/N] ours: 16 B × 100 conns × depth 16") and, while it runs, its time
+// so far, the time elapsed and an estimate of what is left (the mean of
+// the steps done so far times those to come), rewritten in place every
+// second on a terminal and as a plain line every 4 s otherwise, so that a
+// log never goes quiet for more than 5 s. The last line names the report
+// and the chart directory.
+//
 // Everything runs on loopback, every child process is killed when compare
 // exits (Pdeathsig), and each wsbench run is bounded in time.
 package main
@@ -202,6 +210,63 @@ func (o *options) scenarios(size int, compress bool) []scenario {
 	return v
 }
 
+// closedScenarios lists the closed-loop scenarios with compression on or
+// off, and the reasons of those skipped.
+func (o *options) closedScenarios(compress bool) (run []scenario, skipped []string) {
+	for _, size := range o.sizesOf(compress) {
+		for _, sc := range o.scenarios(size, compress) {
+			if inFlight := int64(sc.size) * int64(sc.conns) * int64(sc.depth); inFlight > o.maxInFlight {
+				skipped = append(skipped, fmt.Sprintf("%s: %d MiB of payload in flight each way would exceed what loopback socket buffers hold; skipped", sc, inFlight>>20))
+				continue
+			}
+			run = append(run, sc)
+		}
+	}
+	return run, skipped
+}
+
+// idleCounts returns the idle connection counts this machine's open-file
+// limit allows, and the reasons of those skipped.
+func (o *options) idleCounts() (run []int, skipped []string) {
+	limit := load.FileLimit()
+	for _, n := range o.idleN {
+		if uint64(n)+200 > limit {
+			skipped = append(skipped, fmt.Sprintf("%d connections: the open-file limit here is %d (hard limit, not raisable without privilege), and the server and wsbench each need one descriptor per connection", n, limit))
+			continue
+		}
+		run = append(run, n)
+	}
+	return run, skipped
+}
+
+// profiledLibs are the servers CPU-profiled under a pipelined load.
+var profiledLibs = []string{"ours", "gobwas"}
+
+// steps counts the measurements run will make, for its progress lines:
+// closed-loop runs, fixed-rate runs, idle-memory runs and profiles.
+func (o *options) steps() int {
+	off, _ := o.closedScenarios(false)
+	n := o.repeats * len(off) * len(o.libs)
+	if len(o.compressSizes) > 0 {
+		on, _ := o.closedScenarios(true)
+		n += o.repeats * len(on) * len(o.libs)
+	}
+	for _, size := range o.sizes {
+		if _, ok := o.rates[size]; ok {
+			n += o.repeats * len(o.libs)
+		}
+	}
+	idleN, _ := o.idleCounts()
+	n += len(idleN) * len(o.idleLibs(false))
+	if o.idleCompress {
+		n += len(idleN) * len(o.idleLibs(true))
+	}
+	if o.profile {
+		n += len(profiledLibs)
+	}
+	return n
+}
+
 // sizesOf returns the message sizes of the scenarios with compression on
 // or off.
 func (o *options) sizesOf(compress bool) []int {
@@ -233,6 +298,7 @@ type results struct {
 	idleSkip []string
 	profiles map[string]string
 	failures []string
+	progress *tracker
 }
 
 // idleRuns returns the idle-memory measurements with compression on or off.
@@ -267,8 +333,14 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	log.Printf("building wsbench and %d servers in %s", len(o.libs), dir)
-	if res.bins, err = build(dir, o.libs); err != nil {
+	// Every step runs a wsbench bounded by warm-up and window, plus about
+	// a second to connect and to start and stop its server.
+	res.progress = newTracker(os.Stderr, isTerminal(os.Stderr), progressEvery, o.steps(), o.warmup+o.duration+time.Second)
+	defer res.progress.close()
+	end := res.progress.task("building wsbench and %d servers in %s", len(o.libs), dir)
+	res.bins, err = build(dir, o.libs)
+	end()
+	if err != nil {
 		return err
 	}
 
@@ -311,9 +383,10 @@ func run(ctx context.Context, o *options) error {
 		for rep := range o.repeats {
 			for i := range o.libs {
 				lib := o.libs[(i+rep)%len(o.libs)]
-				log.Printf("fixed rate: %s: %s at %.0f msgs/s over %d conns", lib, sizeName(size), rate, o.rateConns)
+				end := res.progress.step("fixed rate: %s: %s at %.0f msgs/s over %d conns", lib, sizeName(size), rate, o.rateConns)
 				r, err := runWsbench(ctx, res.bins["wsbench"], o.clientCPU, servers[lib], "-c", itoa(o.rateConns), "-size", itoa(size),
 					"-rate", strconv.FormatFloat(rate, 'f', -1, 64), "-d", o.duration.String(), "-warmup", o.warmup.String())
+				end()
 				if err != nil {
 					res.failures = append(res.failures, fmt.Sprintf("%s, fixed rate %s: %v", lib, sizeName(size), err))
 					continue
@@ -340,15 +413,8 @@ func run(ctx context.Context, o *options) error {
 
 	// Memory per idle connection: a fresh server for each measurement,
 	// compression off, then on.
-	limit := load.FileLimit()
-	var idleN []int
-	for _, n := range o.idleN {
-		if uint64(n)+200 > limit {
-			res.idleSkip = append(res.idleSkip, fmt.Sprintf("%d connections: the open-file limit here is %d (hard limit, not raisable without privilege), and the server and wsbench each need one descriptor per connection", n, limit))
-			continue
-		}
-		idleN = append(idleN, n)
-	}
+	idleN, idleSkip := o.idleCounts()
+	res.idleSkip = append(res.idleSkip, idleSkip...)
 	if err := res.idleMemory(ctx, idleN, false); err != nil {
 		return err
 	}
@@ -359,8 +425,10 @@ func run(ctx context.Context, o *options) error {
 	}
 
 	if o.profile {
-		for _, lib := range []string{"ours", "gobwas"} {
+		for _, lib := range profiledLibs {
+			end := res.progress.step("CPU profile: %s: 16 B × 100 conns × depth 16", lib)
 			p, err := profileServer(ctx, res, dir, lib)
+			end()
 			if err != nil {
 				res.failures = append(res.failures, fmt.Sprintf("profile of %s: %v", lib, err))
 				continue
@@ -378,9 +446,9 @@ func run(ctx context.Context, o *options) error {
 	if !filepath.IsAbs(charts) {
 		charts = filepath.Join(filepath.Dir(o.out), charts)
 	}
-	log.Printf("done in %s: report %s, SVG charts in %s/", res.elapsed.Round(time.Second), o.out, charts)
+	res.progress.printf("done in %s: report %s, SVG charts in %s/", res.elapsed.Round(time.Second), o.out, charts)
 	if len(res.failures) > 0 {
-		log.Printf("%d runs failed: listed under \"Not measured\" in the report", len(res.failures))
+		res.progress.printf("%d runs failed: listed under \"Not measured\" in the report", len(res.failures))
 	}
 	return nil
 }
@@ -389,18 +457,8 @@ func run(ctx context.Context, o *options) error {
 // against servers, repeats outermost and libraries rotated.
 func (res *results) closedLoop(ctx context.Context, servers map[string]*server, compress bool) error {
 	o := res.o
-	var scenarios []scenario
-	for _, size := range o.sizesOf(compress) {
-		for _, sc := range o.scenarios(size, compress) {
-			if inFlight := int64(sc.size) * int64(sc.conns) * int64(sc.depth); inFlight > o.maxInFlight {
-				res.skipped = append(res.skipped, fmt.Sprintf("%s: %d MiB of payload in flight each way would exceed what loopback socket buffers hold; skipped", sc, inFlight>>20))
-				continue
-			}
-			scenarios = append(scenarios, sc)
-		}
-	}
-	total := o.repeats * len(scenarios) * len(o.libs)
-	done := 0
+	scenarios, skipped := o.closedScenarios(compress)
+	res.skipped = append(res.skipped, skipped...)
 	for rep := range o.repeats {
 		for _, sc := range scenarios {
 			for i := range o.libs {
@@ -408,8 +466,7 @@ func (res *results) closedLoop(ctx context.Context, servers map[string]*server, 
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				done++
-				log.Printf("[%d/%d] %s: %s", done, total, lib, sc)
+				end := res.progress.step("%s: %s", lib, sc)
 				args := []string{"-c", itoa(sc.conns), "-size", itoa(sc.size), "-depth", itoa(sc.depth),
 					"-d", o.duration.String(), "-warmup", o.warmup.String()}
 				if sc.conns > 20000 {
@@ -419,6 +476,7 @@ func (res *results) closedLoop(ctx context.Context, servers map[string]*server, 
 					args = append(args, "-text", "-compress")
 				}
 				r, err := runWsbench(ctx, res.bins["wsbench"], o.clientCPU, servers[lib], args...)
+				end()
 				if err != nil {
 					res.failures = append(res.failures, fmt.Sprintf("%s, %s: %v", lib, sc, err))
 					continue
@@ -459,7 +517,7 @@ func (res *results) idleMemory(ctx context.Context, ns []int, compress bool) err
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			log.Printf("%s: %s: %d connections", what, lib, n)
+			end := res.progress.step("%s: %s: %d connections", what, lib, n)
 			bin, extra := res.bins[lib], []string(nil)
 			switch lib {
 			case oursRaw:
@@ -474,10 +532,12 @@ func (res *results) idleMemory(ctx context.Context, ns []int, compress bool) err
 			}
 			s, err := startServer(lib, bin, o.serverCPU, extra...)
 			if err != nil {
+				end()
 				return err
 			}
 			m, err := idleRun(ctx, res.bins["wsbench"], o.clientCPU, s, n, n/20000+2, time.Second, args...)
 			s.stop()
+			end()
 			if err != nil {
 				res.failures = append(res.failures, fmt.Sprintf("%s, %s %d: %v", lib, what, n, err))
 				continue
