@@ -17,14 +17,34 @@ import (
 	"github.com/rfc6455/ws/server"
 )
 
-// startServer serves the chat over loopback TCP with the given keepalive
-// and returns its http:// URL.
-func startServer(t *testing.T, h *Hub, ping time.Duration) string {
+// serveModes are the ways the chat serves WebSockets: a reading and a
+// writing goroutine per connection, or the event loops (-event).
+var serveModes = []string{"goroutine", "event"}
+
+// forEachMode runs test once per serve mode.
+func forEachMode(t *testing.T, test func(t *testing.T, mode string)) {
+	for _, mode := range serveModes {
+		t.Run(mode, func(t *testing.T) { test(t, mode) })
+	}
+}
+
+// startServer serves the chat over loopback TCP in mode with the given
+// keepalive and returns its http:// URL.
+func startServer(t *testing.T, mode string, h *Hub, ping time.Duration) string {
 	t.Helper()
 	accept := &server.AcceptOptions{Conn: &conn.Options{
 		ReadLimit: 4096, KeepAliveInterval: ping, KeepAliveTimeout: ping, CloseTimeout: time.Second,
 	}}
-	srv := httptest.NewServer(newMux(h, accept, true))
+	var ws http.Handler = &wsHandler{hub: h, opts: accept}
+	if mode == "event" {
+		events, err := newEventWS(h, accept, h.cfg.QueueSize*4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { events.Close() })
+		ws = events
+	}
+	srv := httptest.NewServer(newMux(h, ws, true))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -89,9 +109,11 @@ func (p *wsPeer) ack(id uint64) Envelope {
 	return env
 }
 
-func TestOverWebSocket(t *testing.T) {
+func TestOverWebSocket(t *testing.T) { forEachMode(t, testOverWebSocket) }
+
+func testOverWebSocket(t *testing.T, mode string) {
 	h := NewHub(DefaultConfig())
-	base := startServer(t, h, time.Minute)
+	base := startServer(t, mode, h, time.Minute)
 	alice := &wsPeer{t: t, c: dial(t, base, nil)}
 	bob := &wsPeer{t: t, c: dial(t, base, nil)}
 	alice.ack(alice.send("hello", map[string]any{"name": "alice"}))
@@ -107,8 +129,10 @@ func TestOverWebSocket(t *testing.T) {
 	}
 }
 
-func TestOriginChecked(t *testing.T) {
-	base := startServer(t, NewHub(DefaultConfig()), time.Minute)
+func TestOriginChecked(t *testing.T) { forEachMode(t, testOriginChecked) }
+
+func testOriginChecked(t *testing.T, mode string) {
+	base := startServer(t, mode, NewHub(DefaultConfig()), time.Minute)
 	host := strings.TrimPrefix(base, "http://")
 	// The page's own origin is accepted.
 	dial(t, base, http.Header{"Origin": {"http://" + host}})
@@ -125,8 +149,10 @@ func TestOriginChecked(t *testing.T) {
 	}
 }
 
-func TestOversizedMessageCloses1009(t *testing.T) {
-	base := startServer(t, NewHub(DefaultConfig()), time.Minute)
+func TestOversizedMessageCloses1009(t *testing.T) { forEachMode(t, testOversizedMessageCloses1009) }
+
+func testOversizedMessageCloses1009(t *testing.T, mode string) {
+	base := startServer(t, mode, NewHub(DefaultConfig()), time.Minute)
 	p := &wsPeer{t: t, c: dial(t, base, nil)}
 	big := `{"event":"hello","id":1,"data":{"name":"` + strings.Repeat("a", 5000) + `"}}`
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -143,9 +169,11 @@ func TestOversizedMessageCloses1009(t *testing.T) {
 
 // A client that stops answering pings is dropped within the keepalive
 // interval plus its timeout.
-func TestDeadClientDropped(t *testing.T) {
+func TestDeadClientDropped(t *testing.T) { forEachMode(t, testDeadClientDropped) }
+
+func testDeadClientDropped(t *testing.T, mode string) {
 	h := NewHub(DefaultConfig())
-	base := startServer(t, h, 100*time.Millisecond)
+	base := startServer(t, mode, h, 100*time.Millisecond)
 	p := &wsPeer{t: t, c: dial(t, base, nil)}
 	p.ack(p.send("hello", map[string]any{"name": "ghost"}))
 	// Stop reading: the client's pongs are sent by its reading goroutine,
@@ -166,9 +194,11 @@ func TestDeadClientDropped(t *testing.T) {
 	t.Fatal("client not answering pings still connected after 3 s")
 }
 
-func TestKickDropsConnection(t *testing.T) {
+func TestKickDropsConnection(t *testing.T) { forEachMode(t, testKickDropsConnection) }
+
+func testKickDropsConnection(t *testing.T, mode string) {
 	h := NewHub(DefaultConfig())
-	base := startServer(t, h, time.Minute)
+	base := startServer(t, mode, h, time.Minute)
 	p := &wsPeer{t: t, c: dial(t, base, nil)}
 	p.ack(p.send("hello", map[string]any{"name": "bob"}))
 	resp, err := http.Post(base+"/debug/kick?name=bob", "", nil)
@@ -196,7 +226,7 @@ func TestKickDropsConnection(t *testing.T) {
 }
 
 func TestPageServedWithCSP(t *testing.T) {
-	base := startServer(t, NewHub(DefaultConfig()), time.Minute)
+	base := startServer(t, "goroutine", NewHub(DefaultConfig()), time.Minute)
 	for _, path := range []string{"/", "/app.js", "/style.css"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
