@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -331,5 +332,51 @@ func TestUpgradeManyConnections(t *testing.T) {
 	}
 	if o, c := opened.Load(), closedCount.Load(); o != n || c != n {
 		t.Fatalf("OnOpen ran %d times and OnClose %d times, want %d each", o, c, n)
+	}
+}
+
+// Upgrade refuses what the event mode cannot serve: a request that came
+// over TLS (500, ErrNotTCP) and one past MaxConnections (503).
+func TestUpgradeRefusesTLSAndOverLimit(t *testing.T) {
+	opts := &event.Options{Accept: &server.AcceptOptions{MaxConnections: 1}}
+	sv, addr, upgraded := startUpgrade(t, opts, echoHandler())
+
+	first := dial(t, "ws://"+addr+"/ws", nil)
+	if err := testwait.Recv(t, upgraded, "Upgrade to return"); err != nil {
+		t.Fatalf("Upgrade: %v", err)
+	}
+	roundTrip(t, first, conn.Text, []byte("one"))
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit)
+	defer cancel()
+	_, resp, err := client.Dial(ctx, "ws://"+addr+"/ws", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("second connection with MaxConnections 1: %v (response %v), want a 503", err, resp)
+	}
+	if err := testwait.Recv(t, upgraded, "Upgrade to return"); err == nil {
+		t.Fatal("Upgrade returned nil past MaxConnections")
+	}
+
+	overTLS := make(chan error, 1)
+	tlsServer := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		overTLS <- sv.Upgrade(w, r)
+	}))
+	defer tlsServer.Close()
+	req, _ := http.NewRequest("GET", tlsServer.URL+"/ws", nil)
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	hc := tlsServer.Client()
+	hc.Timeout = testwait.Limit
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("over TLS: status %d, want 500", resp.StatusCode)
+	}
+	if err := testwait.Recv(t, overTLS, "Upgrade to return"); !errors.Is(err, event.ErrNotTCP) {
+		t.Fatalf("Upgrade over TLS: %v, want ErrNotTCP", err)
 	}
 }
