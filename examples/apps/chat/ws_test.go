@@ -256,3 +256,65 @@ func TestPageUsesTextContentOnly(t *testing.T) {
 		}
 	}
 }
+
+// In event mode a client that does not read fills the event loop's write
+// queue, and the next message closes it with 1013, as a full send queue
+// does in goroutine mode; the messages before the close still arrive.
+func TestEventSlowConsumerCloses1013(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.QueueSize = 16 // a 64 KiB write queue (16 × 4096)
+	h := NewHub(cfg)
+	base := startServer(t, "event", h, time.Minute)
+	p := &wsPeer{t: t, c: dial(t, base, nil)}
+	p.ack(p.send("hello", map[string]any{"name": "slow"}))
+	h.mu.Lock()
+	var c *Client
+	for c = range h.users["slow"] {
+	}
+	h.mu.Unlock()
+	if c == nil {
+		t.Fatal("no client named slow")
+	}
+	// The peer does not read: the socket buffers fill (a few MiB on
+	// loopback), then the queue. 64 MiB at most, so a queue that never
+	// fills fails the test instead of running on.
+	msg := []byte(`{"event":"message","data":"` + strings.Repeat("x", 4000) + `"}`)
+	sent := 0
+	for ; sent < 16<<10; sent++ {
+		select {
+		case <-c.done:
+		default:
+			c.enqueue(outbound{data: msg})
+			continue
+		}
+		break
+	}
+	select {
+	case <-c.done:
+	default:
+		t.Fatalf("%d messages to a client that does not read, and it is still open", sent)
+	}
+	if c.closeCode != 1013 {
+		t.Fatalf("closed with %v, want 1013", c.closeCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got := 0
+	for {
+		_, b, err := p.c.ReadMessage(ctx, nil)
+		if err != nil {
+			var ce *conn.CloseError
+			if !errors.As(err, &ce) || ce.Code != 1013 {
+				t.Fatalf("after %d messages: %v, want close 1013", got, err)
+			}
+			break
+		}
+		if len(b) == len(msg) {
+			got++
+		}
+	}
+	if got == 0 || got >= sent {
+		t.Fatalf("read %d of %d messages before the close, want some but not all", got, sent)
+	}
+	t.Logf("%d messages enqueued, %d delivered before the 1013", sent, got)
+}
