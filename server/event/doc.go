@@ -16,6 +16,18 @@
 // which run on a bounded pool of Options.Workers goroutines, in order per
 // connection.
 //
+// # Beside net/http
+//
+// A server whose page and WebSocket endpoint share one port lets net/http
+// route the request and hands the connection over: NewServer starts the
+// loops and workers once, Server.Upgrade(w, r) in the endpoint's handler
+// negotiates with the same AcceptOptions, hijacks the connection, writes
+// the 101 and moves the socket (a duplicate of its descriptor; Go's
+// net.Conn is closed) to a loop, which first gives the protocol any bytes
+// net/http had already read past the request. Server.Close ends the
+// connections as Serve's context does. Serve is NewServer, an accept
+// loop, and Close.
+//
 // An idle connection holds no goroutine and no buffer: its socket, its
 // Conn (the protocol state and the application's value, under 1 KiB) and
 // an entry in a descriptor table. A message being received is assembled

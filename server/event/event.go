@@ -53,6 +53,9 @@ var (
 	// plain TCP only. Terminate TLS in front of it (a load balancer or
 	// proxy, the usual deployment at this scale) or use server.Serve.
 	ErrNotTCP = errors.New("event: Serve needs a plain *net.TCPListener: TLS is not supported in event mode (terminate TLS in a proxy, or use server.Serve)")
+	// ErrServerClosed is returned by Server.Upgrade once Close was
+	// called, and by a second Close.
+	ErrServerClosed = errors.New("event: server closed")
 	// ErrQueueFull is returned by WriteMessage when the write queue is
 	// full and the policy is Drop or Close, or Block timed out.
 	ErrQueueFull = errors.New("event: write queue full")

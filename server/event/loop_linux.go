@@ -54,33 +54,13 @@ func Serve(ctx context.Context, ln net.Listener, opts *Options, h Handler) error
 	if err != nil {
 		return fmt.Errorf("event: %w", err)
 	}
-	s := &srv{set: resolve(opts), h: h}
-	s.pool = newPool(s.set.workers)
-	for range s.set.loops {
-		l, err := newLoop(s)
-		if err != nil {
-			s.stopLoops()
-			s.pool.stop()
-			return err
-		}
-		s.loops = append(s.loops, l)
+	sv, err := NewServer(opts, h)
+	if err != nil {
+		return err
 	}
-	var wg sync.WaitGroup
-	for _, l := range s.loops {
-		wg.Add(1)
-		go func() { defer wg.Done(); l.run() }()
-	}
-	sweepDone := make(chan struct{})
-	stopSweep := make(chan struct{})
-	go func() { defer close(sweepDone); s.sweep(stopSweep) }()
-	acceptErr := s.accept(ctx, rc)
+	acceptErr := sv.s.accept(ctx, rc)
 	ln.Close()
-	s.shutdown()
-	close(stopSweep)
-	<-sweepDone
-	s.stopLoops()
-	wg.Wait()
-	s.pool.stop()
+	sv.Close()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -153,20 +133,13 @@ func (s *srv) add(fd int) {
 		return
 	}
 	syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
-	l := s.loops[int(s.next.Add(1))%len(s.loops)]
-	c := &Conn{s: s, l: l, fd: fd}
-	now := time.Now().UnixNano()
-	c.heard.Store(now)
+	c := s.newConn(fd)
 	if d := s.set.accept.HandshakeTimeout; d > 0 {
-		c.deadline.Store(now + int64(d))
+		c.deadline.Store(c.heard.Load() + int64(d))
 	}
 	s.count.Add(1)
-	s.tmu.Lock()
-	for fd >= len(s.table) {
-		s.table = append(s.table, nil)
-	}
-	s.table[fd] = c
-	s.tmu.Unlock()
+	s.insert(c)
+	l := c.l
 	c.mu.Lock()
 	if err := l.register(c); err != nil {
 		c.mu.Unlock()
@@ -178,6 +151,24 @@ func (s *srv) add(fd int) {
 		return
 	}
 	c.mu.Unlock()
+}
+
+// newConn makes the Conn of socket fd, on the next loop in turn.
+func (s *srv) newConn(fd int) *Conn {
+	l := s.loops[int(s.next.Add(1))%len(s.loops)]
+	c := &Conn{s: s, l: l, fd: fd}
+	c.heard.Store(time.Now().UnixNano())
+	return c
+}
+
+// insert enters c in the descriptor table.
+func (s *srv) insert(c *Conn) {
+	s.tmu.Lock()
+	for c.fd >= len(s.table) {
+		s.table = append(s.table, nil)
+	}
+	s.table[c.fd] = c
+	s.tmu.Unlock()
 }
 
 func (s *srv) lookup(fd int) *Conn {
@@ -312,6 +303,12 @@ type loop struct {
 	// batch collects the callbacks one read produced for a connection,
 	// handed to it with one lock when the read is processed.
 	batch jobQueue
+
+	// Connections handed over by Server.Upgrade, taken when wake fires
+	// without stopping set.
+	hmu      sync.Mutex
+	handed   []handover
+	stopping atomic.Bool
 }
 
 // queue adds a callback to the batch of the connection being read.
@@ -343,6 +340,7 @@ func newLoop(s *srv) (*loop, error) {
 
 func (s *srv) stopLoops() {
 	for _, l := range s.loops {
+		l.stopping.Store(true)
 		var one = [8]byte{1}
 		syscall.Write(l.wake, one[:])
 	}
@@ -393,7 +391,14 @@ func (l *loop) run() {
 			ev := &events[i]
 			fd := int(ev.Fd)
 			if fd == l.wake {
-				return
+				if l.stopping.Load() {
+					l.dropHandovers()
+					return
+				}
+				var counter [8]byte
+				syscall.Read(l.wake, counter[:])
+				l.takeHandovers(now)
+				continue
 			}
 			c := l.s.lookup(fd)
 			if c == nil {
@@ -621,11 +626,7 @@ func (l *loop) handshake(c *Conn, p []byte) ([]byte, bool) {
 	rest := buf[end:]
 	c.hs = nil
 	c.ext, c.subprotocol = neg.Extension, neg.Subprotocol
-	var rsv byte
-	if c.ext != nil {
-		rsv = c.ext.RSV()
-	}
-	c.recv = proto.NewReceiver(proto.NewRules(true, rsv, c.s.set.readLimit, c.s.set.maxFrames))
+	c.recv = proto.NewReceiver(receiverRules(&c.s.set, c.ext))
 	c.mu.Lock()
 	n, werr := writeFD(c.fd, neg.Response)
 	if werr == nil && n < len(neg.Response) {

@@ -5,6 +5,7 @@ package event
 import (
 	"context"
 	"net"
+	"net/http"
 
 	"github.com/rfc6455/ws/conn"
 )
@@ -17,6 +18,22 @@ type Conn struct{}
 func Serve(ctx context.Context, ln net.Listener, opts *Options, h Handler) error {
 	return ErrUnsupported
 }
+
+// Server is the event mode's server, which exists only on Linux.
+type Server struct{}
+
+// NewServer returns ErrUnsupported: the event mode needs epoll. Use
+// server.Accept, whose goroutine-per-connection mode runs everywhere.
+func NewServer(opts *Options, h Handler) (*Server, error) { return nil, ErrUnsupported }
+
+// Upgrade answers 501 and returns ErrUnsupported.
+func (sv *Server) Upgrade(w http.ResponseWriter, r *http.Request) error {
+	http.Error(w, ErrUnsupported.Error(), http.StatusNotImplemented)
+	return ErrUnsupported
+}
+
+// Close returns ErrUnsupported.
+func (sv *Server) Close() error { return ErrUnsupported }
 
 func (c *Conn) Subprotocol() string                               { return "" }
 func (c *Conn) SetValue(v any)                                    {}

@@ -57,9 +57,10 @@ type outbound struct {
 }
 
 // Client is the hub's view of one WebSocket connection. The hub never
-// writes to the network: it puts messages in the client's bounded queue,
-// which the connection's own writer goroutine drains. A client whose queue
-// is full is too slow to keep up and is disconnected; when it reconnects
+// waits on the network: it puts messages in the client's bounded queue,
+// which the connection's own writer goroutine drains (or, in event mode,
+// the event loop's write queue, through send). A client whose queue is
+// full is too slow to keep up and is disconnected; when it reconnects
 // it recovers what it missed from the room history, so one slow client
 // never holds up a broadcast to the others.
 type Client struct {
@@ -74,13 +75,21 @@ type Client struct {
 	name  string
 	rooms map[string]struct{}
 
-	// Used by the connection's reading goroutine only.
+	// Used by the connection's reader only (its reading goroutine, or in
+	// event mode its callbacks, which run one at a time).
 	limiter  *tokenBucket
 	rejected int
 
 	// abort, when set, drops the connection without a closing handshake
 	// (the -debug kick endpoint, used by the end-to-end tests).
 	abort func()
+
+	// In event mode (-event) there is no writer goroutine and queue stays
+	// empty: send hands a message to the connection's write queue without
+	// blocking and reports false when that queue is full, and shut starts
+	// the closing handshake.
+	send func(outbound) bool
+	shut func(code conn.StatusCode, reason string)
 }
 
 // newClient returns a client with the hub's queue size and rate limit.
@@ -99,6 +108,9 @@ func (c *Client) close(code conn.StatusCode, reason string) {
 	c.once.Do(func() {
 		c.closeCode, c.closeReason = code, reason
 		close(c.done)
+		if c.shut != nil {
+			c.shut(code, reason)
+		}
 	})
 }
 
@@ -110,6 +122,12 @@ func (c *Client) enqueue(o outbound) {
 	case <-c.done:
 		return
 	default:
+	}
+	if c.send != nil {
+		if !c.send(o) {
+			c.close(conn.StatusCode(1013), "slow consumer: send queue full")
+		}
+		return
 	}
 	select {
 	case c.queue <- o:

@@ -5,7 +5,9 @@
 //
 //	go run ./chat -addr 127.0.0.1:8080
 //
-// then open http://127.0.0.1:8080/ in two browser tabs. With
+// then open http://127.0.0.1:8080/ in two browser tabs. With -event
+// (Linux), the WebSocket connections are served by epoll loops
+// (package server/event) instead of two goroutines each. With
 // -redis 127.0.0.1:6379, several chat processes share rooms and history.
 // README.md describes the protocol and the limits.
 package main
@@ -43,6 +45,7 @@ func main() {
 	maxMsg := flag.Int64("max-msg", 4096, "largest WebSocket message accepted, in bytes (larger ones close the connection with 1009)")
 	flag.Float64Var(&cfg.Rate, "rate", cfg.Rate, "requests per second per connection (token bucket refill rate)")
 	flag.Float64Var(&cfg.Burst, "burst", cfg.Burst, "requests a connection may send at once (token bucket size)")
+	eventMode := flag.Bool("event", false, "serve WebSocket connections on epoll loops (server/event, Linux) instead of a reading and a writing goroutine each")
 	debug := flag.Bool("debug", false, "serve POST /debug/kick?name=N, which drops N's connections without a close frame (for tests)")
 	flag.Parse()
 
@@ -82,7 +85,19 @@ func main() {
 		},
 	}
 
-	srv := &http.Server{Addr: *addr, Handler: newMux(hub, accept, *debug), ReadHeaderTimeout: 10 * time.Second}
+	var ws http.Handler = &wsHandler{hub: hub, opts: accept}
+	var events *eventWS
+	if *eventMode {
+		// A full send queue is QueueSize messages in goroutine mode; here
+		// the event loop's queue is bounded in bytes, as many messages of
+		// the largest size a client may send.
+		var err error
+		if events, err = newEventWS(hub, accept, cfg.QueueSize*int(*maxMsg)); err != nil {
+			log.Fatalf("chat: -event: %v", err)
+		}
+		ws = events
+	}
+	srv := &http.Server{Addr: *addr, Handler: newMux(hub, ws, *debug), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -90,23 +105,30 @@ func main() {
 		srv.Shutdown(sctx)
 		hub.CloseAll(conn.StatusGoingAway, "server shutting down")
 	}()
-	log.Printf("chat: serving http://%s/ (node %s)", *addr, hub.cfg.Node)
+	mode := "goroutine mode"
+	if events != nil {
+		mode = "event mode"
+	}
+	log.Printf("chat: serving http://%s/ (node %s, %s)", *addr, hub.cfg.Node, mode)
 	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}
 	// Let the writers send their close frames.
 	time.Sleep(500 * time.Millisecond)
+	if events != nil {
+		events.Close()
+	}
 }
 
 // newMux routes the page, the WebSocket endpoint, a health check and, with
 // debug, the kick endpoint of the end-to-end tests.
-func newMux(hub *Hub, accept *server.AcceptOptions, debug bool) *http.ServeMux {
+func newMux(hub *Hub, ws http.Handler, debug bool) *http.ServeMux {
 	page, err := fs.Sub(static, "static")
 	if err != nil {
 		panic(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", &wsHandler{hub: hub, opts: accept})
+	mux.Handle("GET /ws", ws)
 	mux.Handle("GET /", securityHeaders(http.FileServerFS(page)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	if debug {

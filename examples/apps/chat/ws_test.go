@@ -15,16 +15,40 @@ import (
 	"github.com/rfc6455/ws/conn"
 	"github.com/rfc6455/ws/handshake"
 	"github.com/rfc6455/ws/server"
+	"github.com/rfc6455/ws/server/event"
 )
 
-// startServer serves the chat over loopback TCP with the given keepalive
-// and returns its http:// URL.
-func startServer(t *testing.T, h *Hub, ping time.Duration) string {
+// serveModes are the ways the chat serves WebSockets: a reading and a
+// writing goroutine per connection, or the event loops (-event).
+var serveModes = []string{"goroutine", "event"}
+
+// forEachMode runs test once per serve mode.
+func forEachMode(t *testing.T, test func(t *testing.T, mode string)) {
+	for _, mode := range serveModes {
+		t.Run(mode, func(t *testing.T) { test(t, mode) })
+	}
+}
+
+// startServer serves the chat over loopback TCP in mode with the given
+// keepalive and returns its http:// URL.
+func startServer(t *testing.T, mode string, h *Hub, ping time.Duration) string {
 	t.Helper()
 	accept := &server.AcceptOptions{Conn: &conn.Options{
 		ReadLimit: 4096, KeepAliveInterval: ping, KeepAliveTimeout: ping, CloseTimeout: time.Second,
 	}}
-	srv := httptest.NewServer(newMux(h, accept, true))
+	var ws http.Handler = &wsHandler{hub: h, opts: accept}
+	if mode == "event" {
+		events, err := newEventWS(h, accept, h.cfg.QueueSize*4096)
+		if errors.Is(err, event.ErrUnsupported) {
+			t.Skip(err)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { events.Close() })
+		ws = events
+	}
+	srv := httptest.NewServer(newMux(h, ws, true))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
@@ -89,9 +113,11 @@ func (p *wsPeer) ack(id uint64) Envelope {
 	return env
 }
 
-func TestOverWebSocket(t *testing.T) {
+func TestOverWebSocket(t *testing.T) { forEachMode(t, testOverWebSocket) }
+
+func testOverWebSocket(t *testing.T, mode string) {
 	h := NewHub(DefaultConfig())
-	base := startServer(t, h, time.Minute)
+	base := startServer(t, mode, h, time.Minute)
 	alice := &wsPeer{t: t, c: dial(t, base, nil)}
 	bob := &wsPeer{t: t, c: dial(t, base, nil)}
 	alice.ack(alice.send("hello", map[string]any{"name": "alice"}))
@@ -107,8 +133,10 @@ func TestOverWebSocket(t *testing.T) {
 	}
 }
 
-func TestOriginChecked(t *testing.T) {
-	base := startServer(t, NewHub(DefaultConfig()), time.Minute)
+func TestOriginChecked(t *testing.T) { forEachMode(t, testOriginChecked) }
+
+func testOriginChecked(t *testing.T, mode string) {
+	base := startServer(t, mode, NewHub(DefaultConfig()), time.Minute)
 	host := strings.TrimPrefix(base, "http://")
 	// The page's own origin is accepted.
 	dial(t, base, http.Header{"Origin": {"http://" + host}})
@@ -125,8 +153,10 @@ func TestOriginChecked(t *testing.T) {
 	}
 }
 
-func TestOversizedMessageCloses1009(t *testing.T) {
-	base := startServer(t, NewHub(DefaultConfig()), time.Minute)
+func TestOversizedMessageCloses1009(t *testing.T) { forEachMode(t, testOversizedMessageCloses1009) }
+
+func testOversizedMessageCloses1009(t *testing.T, mode string) {
+	base := startServer(t, mode, NewHub(DefaultConfig()), time.Minute)
 	p := &wsPeer{t: t, c: dial(t, base, nil)}
 	big := `{"event":"hello","id":1,"data":{"name":"` + strings.Repeat("a", 5000) + `"}}`
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -143,9 +173,11 @@ func TestOversizedMessageCloses1009(t *testing.T) {
 
 // A client that stops answering pings is dropped within the keepalive
 // interval plus its timeout.
-func TestDeadClientDropped(t *testing.T) {
+func TestDeadClientDropped(t *testing.T) { forEachMode(t, testDeadClientDropped) }
+
+func testDeadClientDropped(t *testing.T, mode string) {
 	h := NewHub(DefaultConfig())
-	base := startServer(t, h, 100*time.Millisecond)
+	base := startServer(t, mode, h, 100*time.Millisecond)
 	p := &wsPeer{t: t, c: dial(t, base, nil)}
 	p.ack(p.send("hello", map[string]any{"name": "ghost"}))
 	// Stop reading: the client's pongs are sent by its reading goroutine,
@@ -166,9 +198,11 @@ func TestDeadClientDropped(t *testing.T) {
 	t.Fatal("client not answering pings still connected after 3 s")
 }
 
-func TestKickDropsConnection(t *testing.T) {
+func TestKickDropsConnection(t *testing.T) { forEachMode(t, testKickDropsConnection) }
+
+func testKickDropsConnection(t *testing.T, mode string) {
 	h := NewHub(DefaultConfig())
-	base := startServer(t, h, time.Minute)
+	base := startServer(t, mode, h, time.Minute)
 	p := &wsPeer{t: t, c: dial(t, base, nil)}
 	p.ack(p.send("hello", map[string]any{"name": "bob"}))
 	resp, err := http.Post(base+"/debug/kick?name=bob", "", nil)
@@ -196,7 +230,7 @@ func TestKickDropsConnection(t *testing.T) {
 }
 
 func TestPageServedWithCSP(t *testing.T) {
-	base := startServer(t, NewHub(DefaultConfig()), time.Minute)
+	base := startServer(t, "goroutine", NewHub(DefaultConfig()), time.Minute)
 	for _, path := range []string{"/", "/app.js", "/style.css"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -221,4 +255,66 @@ func TestPageUsesTextContentOnly(t *testing.T) {
 			t.Errorf("app.js uses %s", bad)
 		}
 	}
+}
+
+// In event mode a client that does not read fills the event loop's write
+// queue, and the next message closes it with 1013, as a full send queue
+// does in goroutine mode; the messages before the close still arrive.
+func TestEventSlowConsumerCloses1013(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.QueueSize = 16 // a 64 KiB write queue (16 × 4096)
+	h := NewHub(cfg)
+	base := startServer(t, "event", h, time.Minute)
+	p := &wsPeer{t: t, c: dial(t, base, nil)}
+	p.ack(p.send("hello", map[string]any{"name": "slow"}))
+	h.mu.Lock()
+	var c *Client
+	for c = range h.users["slow"] {
+	}
+	h.mu.Unlock()
+	if c == nil {
+		t.Fatal("no client named slow")
+	}
+	// The peer does not read: the socket buffers fill (a few MiB on
+	// loopback), then the queue. 64 MiB at most, so a queue that never
+	// fills fails the test instead of running on.
+	msg := []byte(`{"event":"message","data":"` + strings.Repeat("x", 4000) + `"}`)
+	sent := 0
+	for ; sent < 16<<10; sent++ {
+		select {
+		case <-c.done:
+		default:
+			c.enqueue(outbound{data: msg})
+			continue
+		}
+		break
+	}
+	select {
+	case <-c.done:
+	default:
+		t.Fatalf("%d messages to a client that does not read, and it is still open", sent)
+	}
+	if c.closeCode != 1013 {
+		t.Fatalf("closed with %v, want 1013", c.closeCode)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got := 0
+	for {
+		_, b, err := p.c.ReadMessage(ctx, nil)
+		if err != nil {
+			var ce *conn.CloseError
+			if !errors.As(err, &ce) || ce.Code != 1013 {
+				t.Fatalf("after %d messages: %v, want close 1013", got, err)
+			}
+			break
+		}
+		if len(b) == len(msg) {
+			got++
+		}
+	}
+	if got == 0 || got >= sent {
+		t.Fatalf("read %d of %d messages before the close, want some but not all", got, sent)
+	}
+	t.Logf("%d messages enqueued, %d delivered before the 1013", sent, got)
 }

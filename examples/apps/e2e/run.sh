@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests of the chat and dashboard examples: headless Chromium
 # (Debian's chromium, driven by playwright-core), two chat processes behind
-# nginx sharing rooms through redis-server, and the dashboard; then
-# WebSockets over HTTP/2 from Chromium to examples/echo (a Go test that
-# drives the browser through the DevTools protocol).
+# nginx sharing rooms through redis-server, and the dashboard; then the
+# chat tests again against a chat in event mode (-event: server/event's
+# epoll loops); then WebSockets over HTTP/2 from Chromium to examples/echo
+# (a Go test that drives the browser through the DevTools protocol).
 #
 #   bash examples/apps/e2e/run.sh
 #
@@ -12,8 +13,8 @@
 # with bounded timeouts and stops everything it started, pass or fail.
 # Screenshots and server logs go to e2e/artifacts/ (or $ARTIFACTS).
 #
-# It runs in five steps (install, npm, build, servers, tests), each
-# announced as "step i/6"; while one runs, a line every 4 s says which and
+# It runs in seven steps (install, npm, build, servers, tests, chat tests
+# in event mode, HTTP/2), each announced as "step i/7"; while one runs, a line every 4 s says which and
 # for how long (E2E_HEARTBEAT=seconds to change), so the output never goes
 # quiet for more than 5 s. The last line is the verdict and where the
 # artifacts are.
@@ -26,7 +27,7 @@ START=$(date +%s)
 log() { echo "e2e [$(( $(date +%s) - START ))s] $*"; }
 
 # --- Progress: steps and a heartbeat -----------------------------------------
-STEPS=6
+STEPS=7
 STEP_FILE=$(mktemp /tmp/ws-e2e-step.XXXXXX)
 step() { # step I NAME: the run is now in step I of $STEPS
 	echo "$1 $(date +%s) $2" >"$STEP_FILE"
@@ -138,12 +139,14 @@ start() { # start NAME COMMAND...: run in the background, log to $WORK/NAME.log
 	PIDS+=($!)
 }
 
-step 4 "start redis, two chats, nginx and the dashboard"
+step 4 "start redis, three chats (one in event mode), nginx and the dashboard"
 CHAT=$(freeport); REDIS=$(freeport); CHAT_A=$(freeport); CHAT_B=$(freeport); NGX=$(freeport); DASH=$(freeport)
+CHAT_EV=$(freeport)
 
 start redis redis-server --bind 127.0.0.1 --port "$REDIS" --save "" --appendonly no --dir "$WORK" --daemonize no
 waitport "$REDIS" redis-server
 start chat "$WORK/chat" -addr "127.0.0.1:$CHAT" -debug
+start chat-event "$WORK/chat" -addr "127.0.0.1:$CHAT_EV" -debug -event
 start chat-a "$WORK/chat" -addr "127.0.0.1:$CHAT_A" -redis "127.0.0.1:$REDIS" -debug
 start chat-b "$WORK/chat" -addr "127.0.0.1:$CHAT_B" -redis "127.0.0.1:$REDIS" -debug
 start dashboard "$WORK/dashboard" -addr "127.0.0.1:$DASH" -rate 20 -queue 16 -policy coalesce -debug
@@ -151,10 +154,10 @@ sed -e "s|@DIR@|$WORK|g" -e "s|@PORT@|$NGX|g" -e "s|@CHAT_A@|$CHAT_A|g" -e "s|@C
 	"$HERE/nginx.conf.tmpl" >"$WORK/nginx.conf"
 "$NGINX" -t -q -c "$WORK/nginx.conf" -p "$WORK" -e "$WORK/nginx-error.log"
 start nginx "$NGINX" -c "$WORK/nginx.conf" -p "$WORK" -e "$WORK/nginx-error.log"
-for p in "$CHAT:chat" "$CHAT_A:chat-a" "$CHAT_B:chat-b" "$DASH:dashboard" "$NGX:nginx"; do
+for p in "$CHAT:chat" "$CHAT_EV:chat-event" "$CHAT_A:chat-a" "$CHAT_B:chat-b" "$DASH:dashboard" "$NGX:nginx"; do
 	waitport "${p%%:*}" "${p#*:}"
 done
-log "servers up: chat :$CHAT, redis :$REDIS, chat-a :$CHAT_A, chat-b :$CHAT_B, nginx :$NGX, dashboard :$DASH"
+log "servers up: chat :$CHAT, chat-event :$CHAT_EV, redis :$REDIS, chat-a :$CHAT_A, chat-b :$CHAT_B, nginx :$NGX, dashboard :$DASH"
 
 # --- Test ----------------------------------------------------------------------
 cd "$HERE"
@@ -164,5 +167,10 @@ export ARTIFACTS CHROMIUM=${CHROMIUM:-$(command -v chromium)}
 mkdir -p "$ARTIFACTS"
 step 5 "tests in headless Chromium ($(ls tests/*.test.mjs | wc -l) files, node --test)"
 timeout 420 node --test --test-concurrency=1 --test-timeout=120000 tests/*.test.mjs
-step 6 "WebSockets over HTTP/2 in Chromium (examples/echo TestChromiumHTTP2, root module)"
+step 6 "core chat tests in headless Chromium against the chat in event mode (-event)"
+# The four tests of the chat's behaviour (rooms, private messages, typing,
+# a killed connection's recovery), not the screenshot: 49 s in a run here.
+(CHAT_URL="http://127.0.0.1:$CHAT_EV" ARTIFACTS="$ARTIFACTS/event" timeout 240 node --test --test-concurrency=1 --test-timeout=120000 \
+	--test-name-pattern='exchange messages|private message|typing indicator|reconnects and recovers' tests/chat.test.mjs)
+step 7 "WebSockets over HTTP/2 in Chromium (examples/echo TestChromiumHTTP2, root module)"
 (cd "$APPS/../.." && CHROMIUM="$CHROMIUM" timeout 180 go test -count=1 -run 'TestChromiumHTTP2' -v ./examples/echo/ | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+chromium_test)')
