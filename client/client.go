@@ -325,17 +325,22 @@ func (o *DialOptions) netDial(ctx context.Context, network, addr string) (net.Co
 	return nc, nil
 }
 
-// startTLS runs a TLS client handshake on nc for the host serverName.
-func (o *DialOptions) startTLS(ctx context.Context, nc net.Conn, serverName string) (*tls.Conn, error) {
-	var cfg *tls.Config
+// tlsConfig is a copy of o.TLSConfig (or an empty config) that names
+// serverName unless the caller named a server already.
+func (o *DialOptions) tlsConfig(serverName string) *tls.Config {
+	cfg := new(tls.Config)
 	if o.TLSConfig != nil {
 		cfg = o.TLSConfig.Clone()
-	} else {
-		cfg = new(tls.Config)
 	}
 	if cfg.ServerName == "" {
 		cfg.ServerName = serverName
 	}
+	return cfg
+}
+
+// startTLS runs a TLS client handshake on nc for the host serverName.
+func (o *DialOptions) startTLS(ctx context.Context, nc net.Conn, serverName string) (*tls.Conn, error) {
+	cfg := o.tlsConfig(serverName)
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return nil, fmt.Errorf("client: TLS handshake with %s: %w", serverName, err)

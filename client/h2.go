@@ -150,15 +150,7 @@ func (p *HTTP2Pool) newTransport(useTLS bool) *http2.Transport {
 // ALPN (RFC 9113 §3.2), and fails with ErrHTTP2Unavailable when the server
 // does not choose it.
 func (o *DialOptions) startTLSH2(ctx context.Context, nc net.Conn, serverName string) (*tls.Conn, error) {
-	var cfg *tls.Config
-	if o.TLSConfig != nil {
-		cfg = o.TLSConfig.Clone()
-	} else {
-		cfg = new(tls.Config)
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = serverName
-	}
+	cfg := o.tlsConfig(serverName)
 	cfg.NextProtos = []string{"h2"}
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {

@@ -203,15 +203,7 @@ func CheckResponse(resp *http.Response, key string, offeredProtocols []string) (
 	if err := checkAccept(resp, key); err != nil {
 		return nil, err
 	}
-	exts, err := ParseExtensions(resp.Header[hdrExtensions])
-	if err != nil {
-		return nil, &ResponseError{Response: resp, Reason: err.Error()}
-	}
-	protocol, err := responseProtocol(resp, offeredProtocols)
-	if err != nil {
-		return nil, err
-	}
-	return &Response{Protocol: protocol, Extensions: exts}, nil
+	return responseAgreement(resp, offeredProtocols)
 }
 
 // checkStatus: RFC 6455 §4.1, response step 1. The body of a 101
@@ -254,4 +246,19 @@ func responseProtocol(resp *http.Response, offered []string) (string, error) {
 		return "", &ResponseError{Response: resp, Reason: fmt.Sprintf("the server chose subprotocol %q, which was not offered", p)}
 	}
 	return p, nil
+}
+
+// responseAgreement reads what a server's successful answer agrees to in
+// both kinds of handshake (RFC 6455 §4.1, RFC 8441 §5): the extensions it
+// accepted and the subprotocol it chose among those offered.
+func responseAgreement(resp *http.Response, offeredProtocols []string) (*Response, error) {
+	exts, err := ParseExtensions(resp.Header[hdrExtensions])
+	if err != nil {
+		return nil, &ResponseError{Response: resp, Reason: err.Error()}
+	}
+	protocol, err := responseProtocol(resp, offeredProtocols)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Protocol: protocol, Extensions: exts}, nil
 }

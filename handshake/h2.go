@@ -107,25 +107,7 @@ func ParseExtendedConnect(r *http.Request) (*Request, error) {
 		e.Header = http.Header{hdrVersion: {"13"}}
 		return nil, e
 	}
-	origin, err := requestOrigin(r.Header)
-	if err != nil {
-		return nil, err
-	}
-	protocols, err := requestProtocols(r.Header)
-	if err != nil {
-		return nil, err
-	}
-	extensions, err := requestExtensions(r.Header)
-	if err != nil {
-		return nil, err
-	}
-	return &Request{
-		Host:       r.Host,
-		Origin:     origin,
-		Protocols:  protocols,
-		Extensions: extensions,
-		Header:     r.Header,
-	}, nil
+	return requestOffers(r)
 }
 
 // SetExtendedConnectHeader sets on h the header fields of a server's
@@ -169,13 +151,5 @@ func CheckExtendedConnectResponse(resp *http.Response, offeredProtocols []string
 		}
 		return nil, e
 	}
-	exts, err := ParseExtensions(resp.Header[hdrExtensions])
-	if err != nil {
-		return nil, &ResponseError{Response: resp, Reason: err.Error()}
-	}
-	protocol, err := responseProtocol(resp, offeredProtocols)
-	if err != nil {
-		return nil, err
-	}
-	return &Response{Protocol: protocol, Extensions: exts}, nil
+	return responseAgreement(resp, offeredProtocols)
 }

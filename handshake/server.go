@@ -127,6 +127,18 @@ func ParseRequest(r *http.Request) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	req, err := requestOffers(r)
+	if err != nil {
+		return nil, err
+	}
+	req.Key = key
+	return req, nil
+}
+
+// requestOffers reads what both kinds of opening handshake carry alike
+// (RFC 6455 §4.2.1 items 7-10, RFC 8441 §5): the origin, the offered
+// subprotocols and extensions, and the host.
+func requestOffers(r *http.Request) (*Request, error) {
 	origin, err := requestOrigin(r.Header)
 	if err != nil {
 		return nil, err
@@ -140,7 +152,6 @@ func ParseRequest(r *http.Request) (*Request, error) {
 		return nil, err
 	}
 	return &Request{
-		Key:        key,
 		Host:       r.Host,
 		Origin:     origin,
 		Protocols:  protocols,
