@@ -55,6 +55,9 @@ func waitListening(t *testing.T, addr string, what string, logs func() string) {
 func TestHTTP2ThroughNghttpx(t *testing.T) {
 	nghttpx, err := exec.LookPath("nghttpx")
 	if err != nil {
+		if os.Getenv("WS_REQUIRE_PEERS") != "" {
+			t.Fatalf("WS_REQUIRE_PEERS is set and %s is not installed: %v", "nghttpx", err)
+		}
 		t.Skip("nghttpx is not installed (Debian: apt-get install nghttp2-proxy): the third-party HTTP/2 peer test is skipped")
 	}
 	rec := newProtoRecorder(&server.AcceptOptions{Compression: &deflate.ServerOptions{}})

@@ -55,6 +55,9 @@ session.on('remoteSettings', s => {
 func TestHTTP2NodeClient(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
+		if os.Getenv("WS_REQUIRE_PEERS") != "" {
+			t.Fatalf("WS_REQUIRE_PEERS is set and %s is not installed: %v", "node", err)
+		}
 		t.Skip("node is not installed: the Node.js HTTP/2 client test is skipped")
 	}
 	ends := make(chan error, 1)
