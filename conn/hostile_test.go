@@ -9,6 +9,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -57,14 +58,13 @@ func writeUntilClosed(nc net.Conn, b []byte) int {
 // frames than allowed.
 func TestTooManyFrames(t *testing.T) {
 	const max = 1000
-	c, p := newRawPeer(t, Client, &Options{MaxMessageFrames: max, CloseTimeout: time.Second})
+	c, p, counted := newCountingPeer(t, &Options{MaxMessageFrames: max, CloseTimeout: time.Second})
 	res := readAsync(c)
 	wire := p.frame(false, frame.OpText, []byte("a"))
 	for range 5 * max {
 		wire = append(wire, p.frame(false, frame.OpContinuation, nil)...)
 	}
-	sent := make(chan int, 1)
-	go func() { sent <- writeUntilClosed(p.nc, wire) }()
+	go writeUntilClosed(p.nc, wire)
 	if code := p.expectClose(); code != StatusMessageTooBig {
 		t.Errorf("close code %v, want 1009", code)
 	}
@@ -72,10 +72,10 @@ func TestTooManyFrames(t *testing.T) {
 	if r := testwait.RecvWithin(t, res, "ReadMessage", 10*time.Second); !errors.Is(r.err, ErrTooManyFrames) {
 		t.Fatalf("err = %v, want ErrTooManyFrames", r.err)
 	}
-	// Each empty masked continuation is 6 bytes; the Conn read at most a
-	// buffer past the frame that broke the limit.
-	if n := <-sent; n > (max+1)*6+DefaultBufferSize+4096 {
-		t.Errorf("the Conn read %d bytes of empty frames, want about %d", n, (max+1)*6)
+	// Each empty masked continuation is 6 bytes; the Conn had read at most
+	// a buffer past the frame that broke the limit when it failed.
+	if n := counted.atWrite.Load(); n < 0 || n > (max+1)*6+DefaultBufferSize {
+		t.Errorf("the Conn had read %d bytes of empty frames when it failed the connection, want about %d", n, (max+1)*6)
 	}
 }
 
@@ -121,10 +121,16 @@ func TestCompressedHugeDeclaredLength(t *testing.T) {
 
 // Empty stored DEFLATE blocks (00 00 00 ff ff) inflate to nothing, so the
 // read limit on the inflated size never trips; the bound on the wire size
-// does, after a quarter more than the limit.
+// does, after a quarter more than the limit. What counts is how much the
+// Conn had read when it decided: the bytes it read before its first write
+// (its close frame). Bytes written until the peer's socket closed would
+// also count the bounded drain that follows a failure (failDrainBytes),
+// which depends on scheduling.
 func TestEmptyDeflateBlocksBounded(t *testing.T) {
 	const limit = 64 << 10
-	c, p := newDeflatePeer(t, &Options{ReadLimit: limit, CloseTimeout: time.Second})
+	c, p, counted := newCountingPeer(t, &Options{ReadLimit: limit, CloseTimeout: time.Second})
+	c.ext = deflateSession()
+	c.rules.AllowRSV(frame.RSV1)
 	res := readAsync(c)
 	empty := bytes.Repeat([]byte{0, 0, 0, 0xff, 0xff}, 800) // 4,000 bytes, nothing inflated
 	first := p.frame(false, frame.OpText, empty)
@@ -133,8 +139,7 @@ func TestEmptyDeflateBlocksBounded(t *testing.T) {
 	for range 256 { // 1 MiB in all
 		wire = append(wire, p.frame(false, frame.OpContinuation, empty)...)
 	}
-	sent := make(chan int, 1)
-	go func() { sent <- writeUntilClosed(p.nc, wire) }()
+	go writeUntilClosed(p.nc, wire)
 	if code := p.expectClose(); code != StatusMessageTooBig {
 		t.Errorf("close code %v, want 1009", code)
 	}
@@ -142,9 +147,42 @@ func TestEmptyDeflateBlocksBounded(t *testing.T) {
 	if r := testwait.RecvWithin(t, res, "ReadMessage", 10*time.Second); !errors.Is(r.err, ErrMessageTooBig) {
 		t.Fatalf("err = %v, want ErrMessageTooBig", r.err)
 	}
-	if n, bound := <-sent, proto.TransformedLimit(limit)+8192; int64(n) > bound {
-		t.Errorf("the Conn read %d bytes of empty blocks, want at most %d", n, bound)
+	// The reader reads ahead at most its buffer (4 KiB by default).
+	if n, bound := counted.atWrite.Load(), proto.TransformedLimit(limit)+8192; n < 0 || n > bound {
+		t.Errorf("the Conn had read %d bytes of empty blocks when it failed the connection, want at most %d", n, bound)
 	}
+}
+
+// newCountingPeer is newRawPeer (the raw peer plays the client) with the
+// Conn's side counted: how many bytes the Conn had read when it first
+// wrote, which in these tests is its close frame.
+func newCountingPeer(t *testing.T, opts *Options) (*Conn, *rawPeer, *readsBeforeWrite) {
+	a, b := net.Pipe()
+	counted := &readsBeforeWrite{Conn: a}
+	counted.atWrite.Store(-1)
+	c := New(counted, Setup{Role: Server, Options: opts})
+	r, _ := frame.NewReader(b, make([]byte, 256))
+	t.Cleanup(func() { c.CloseNow(); b.Close() })
+	return c, &rawPeer{t: t, nc: b, r: r, client: true}, counted
+}
+
+// readsBeforeWrite counts the bytes read through it and records the count
+// at the first Write.
+type readsBeforeWrite struct {
+	net.Conn
+	read    atomic.Int64
+	atWrite atomic.Int64
+}
+
+func (r *readsBeforeWrite) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.read.Add(int64(n))
+	return n, err
+}
+
+func (r *readsBeforeWrite) Write(p []byte) (int, error) {
+	r.atWrite.CompareAndSwap(-1, r.read.Load())
+	return r.Conn.Write(p)
 }
 
 // A Conn that fails the connection because of what the peer sent lets the
