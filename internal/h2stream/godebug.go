@@ -32,6 +32,9 @@ func Reexec() error {
 	if serverEnabled {
 		return nil
 	}
+	if !canReexec {
+		return errNoReexec
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
