@@ -18,11 +18,17 @@
 //   - [github.com/rfc6455/ws/conn]: the Conn every endpoint ends up with:
 //     messages whole or streamed, control frames, the closing handshake,
 //     limits, keepalive, PreparedMessage.
-//   - [github.com/rfc6455/ws/server]: Accept inside a net/http handler,
-//     Upgrade on a bare net.Conn, Serve for a net.Listener, Connections
-//     for a graceful shutdown with 1001.
+//   - [github.com/rfc6455/ws/server]: Accept inside a net/http handler
+//     (HTTP/1.1, and HTTP/2 extended CONNECT per RFC 8441 when the process
+//     starts with GODEBUG=http2xconnect=1), Upgrade on a bare net.Conn,
+//     Serve for a net.Listener, Connections for a graceful shutdown with
+//     1001.
+//   - [github.com/rfc6455/ws/server/event]: the event mode for very many
+//     connections (Linux epoll): no goroutine and no buffer per idle
+//     connection, callbacks on a bounded pool, bounded write queues.
 //   - [github.com/rfc6455/ws/client]: Dial ws:// and wss://, through HTTP
-//     or SOCKS5 proxies.
+//     or SOCKS5 proxies, over HTTP/2 when asked (DialOptions.HTTP2), and
+//     in a browser under GOOS=js GOARCH=wasm (the page's WebSocket).
 //   - [github.com/rfc6455/ws/broadcast]: a Group that sends each message to
 //     many connections, encoded once, with a bounded queue per member and
 //     a stated policy for members that cannot keep up.

@@ -2,7 +2,7 @@
 // writes a markdown report with SVG charts.
 //
 //	go run ./cmd/compare            # full run, about 20 minutes
-//	go run ./cmd/compare -quick     # under 3 minutes, smaller N, one repeat
+//	go run ./cmd/compare -quick     # about 3 minutes, smaller N, one repeat
 //
 // It builds wsbench and one echo server per library (ours is
 // examples/echo from the root module; the others are servers/<lib>),
@@ -92,7 +92,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.BoolVar(&o.quick, "quick", false, "short run (under 3 minutes): short windows, one repeat, small N, 1 and 100 connections, report in results/QUICK.md")
+	flag.BoolVar(&o.quick, "quick", false, "short run (about 3 minutes): short windows, one repeat, small N, 1 and 100 connections, report in results/QUICK.md")
 	flag.StringVar(&o.out, "out", "RESULTS.md", "markdown report to write (-quick: results/QUICK.md)")
 	flag.StringVar(&o.chartDir, "charts", "charts", "directory for the SVG charts, relative to the report unless absolute")
 	libs := flag.String("libs", strings.Join(append(peers.Names(), peers.ServerOnlyNames()...), ","), "libraries to compare, ours first")
