@@ -6,30 +6,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rfc6455/ws/bench/internal/stamped"
 )
-
-// stampedLines records when each line written to it arrived.
-type stampedLines struct {
-	mu    sync.Mutex
-	buf   []byte
-	lines []string
-	at    []time.Time
-}
-
-func (s *stampedLines) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.buf = append(s.buf, p...)
-	for {
-		i := bytes.IndexByte(s.buf, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		s.lines = append(s.lines, string(s.buf[:i]))
-		s.at = append(s.at, time.Now())
-		s.buf = s.buf[i+1:]
-	}
-}
 
 // TestProgressNeverSilent drives the tracker off a terminal with compare's
 // own interval through a build task and two steps, the second longer than
@@ -37,7 +16,7 @@ func (s *stampedLines) Write(p []byte) (int, error) {
 // for more than 5 s and that its lines say where the run is.
 func TestProgressNeverSilent(t *testing.T) {
 	t.Parallel()
-	var out stampedLines
+	var out stamped.Lines
 	start := time.Now()
 	tr := newTracker(&out, false, progressEvery, 2, 3*time.Second)
 	end := tr.task("building")
@@ -53,14 +32,10 @@ func TestProgressNeverSilent(t *testing.T) {
 	tr.close()
 	stop := time.Now()
 
-	prev := start
-	for i, at := range append(out.at, stop) {
-		if gap := at.Sub(prev); gap > 5*time.Second {
-			t.Errorf("silent for %v before line %d of %q", gap.Round(time.Millisecond), i, out.lines)
-		}
-		prev = at
+	for _, g := range out.Gaps(start, stop, 5*time.Second) {
+		t.Errorf("silent for %v before line %d of %q", g.Length.Round(time.Millisecond), g.Before, out.Text)
 	}
-	all := strings.Join(out.lines, "\n")
+	all := strings.Join(out.Text, "\n")
 	for _, want := range []string{"building", "[1/2] ours: first", "[2/2] gobwas: second: ", "s in this step, ", "elapsed, ~", "s left", "done"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no line contains %q; output:\n%s", want, all)

@@ -6,11 +6,11 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rfc6455/ws/bench/internal/peers"
+	"github.com/rfc6455/ws/bench/internal/stamped"
 )
 
 // TestParseArgs checks the idle warm-up flag, its defaults and the
@@ -58,29 +58,6 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
-// stampedLines records when each line written to it arrived.
-type stampedLines struct {
-	mu    sync.Mutex
-	buf   []byte
-	lines []string
-	at    []time.Time
-}
-
-func (s *stampedLines) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.buf = append(s.buf, p...)
-	for {
-		i := bytes.IndexByte(s.buf, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		s.lines = append(s.lines, string(s.buf[:i]))
-		s.at = append(s.at, time.Now())
-		s.buf = s.buf[i+1:]
-	}
-}
-
 // TestProgressNeverSilent runs wsbench off a terminal with the default
 // progress interval, in load and in idle mode, and checks that stderr
 // never went quiet for more than 5 s from start to end, that the progress
@@ -108,27 +85,23 @@ func TestProgressNeverSilent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout bytes.Buffer
-			var stderr stampedLines
+			var stderr stamped.Lines
 			start := time.Now()
 			status := run(append(strings.Fields(tc.args), "-url", url), &stdout, &stderr, false)
 			end := time.Now()
 			if status != 0 {
-				t.Fatalf("exit status %d; stderr %q", status, stderr.lines)
+				t.Fatalf("exit status %d; stderr %q", status, stderr.Text)
 			}
-			prev := start
-			for i, at := range append(stderr.at, end) {
-				if gap := at.Sub(prev); gap > 5*time.Second {
-					t.Errorf("stderr silent for %v before line %d (of %d)", gap.Round(time.Millisecond), i, len(stderr.lines))
-				}
-				prev = at
+			for _, g := range stderr.Gaps(start, end, 5*time.Second) {
+				t.Errorf("stderr silent for %v before line %d (of %d)", g.Length.Round(time.Millisecond), g.Before, len(stderr.Text))
 			}
-			all := strings.Join(stderr.lines, "\n")
+			all := strings.Join(stderr.Text, "\n")
 			for _, want := range tc.progress {
 				if !strings.Contains(all, want) {
 					t.Errorf("no progress line contains %q; stderr:\n%s", want, all)
 				}
 			}
-			last := stderr.lines[len(stderr.lines)-1]
+			last := stderr.Text[len(stderr.Text)-1]
 			if !strings.HasPrefix(last, "wsbench: done in ") || !strings.Contains(last, "connections opened, 0 errors") {
 				t.Errorf("last line %q, want the verdict", last)
 			}
