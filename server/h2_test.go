@@ -231,15 +231,7 @@ func TestHTTP2ClearsServerTimeouts(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := client.Dial(ctx, "wss"+strings.TrimPrefix(s.URL, "https"), &client.DialOptions{
-		TLSConfig: s.Client().Transport.(*http.Transport).TLSClientConfig,
-		Proxy:     client.NoProxy,
-		HTTP2:     client.HTTP2Require,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
+	c := dialTLSH2(t, ctx, s)
 	// Longer than both server timeouts, and than HandshakeTimeout's
 	// deadline would be if it were left set: 1 s.
 	time.Sleep(1200 * time.Millisecond)
@@ -325,6 +317,19 @@ func TestHTTP2WrappedWriterWithoutDeadlines(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	c := dialTLSH2(t, ctx, s)
+	if err := c.WriteMessage(ctx, conn.Text, []byte("wrapped")); err != nil {
+		t.Fatal(err)
+	}
+	if _, msg, err := c.ReadMessage(ctx, nil); err != nil || string(msg) != "wrapped" {
+		t.Fatalf("echo: %q, %v", msg, err)
+	}
+}
+
+// dialTLSH2 opens a WebSocket over HTTP/2 (required) to the TLS test
+// server s, closed when the test ends.
+func dialTLSH2(t *testing.T, ctx context.Context, s *httptest.Server) *conn.Conn {
+	t.Helper()
 	c, _, err := client.Dial(ctx, "wss"+strings.TrimPrefix(s.URL, "https"), &client.DialOptions{
 		TLSConfig: s.Client().Transport.(*http.Transport).TLSClientConfig,
 		Proxy:     client.NoProxy,
@@ -333,11 +338,6 @@ func TestHTTP2WrappedWriterWithoutDeadlines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.CloseNow()
-	if err := c.WriteMessage(ctx, conn.Text, []byte("wrapped")); err != nil {
-		t.Fatal(err)
-	}
-	if _, msg, err := c.ReadMessage(ctx, nil); err != nil || string(msg) != "wrapped" {
-		t.Fatalf("echo: %q, %v", msg, err)
-	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
 }
